@@ -1,0 +1,235 @@
+"""Reading one patch mail: safe headers, changelog/diff split, hunks with line numbers, addresses.
+
+Shared by the reply, checklist and b4-check renderers and by the bot; knows nothing of rules.
+"""
+from __future__ import annotations
+
+import email
+import email.policy
+import email.utils
+import re
+from dataclasses import dataclass, field
+from email.message import Message
+
+MAX_BODY = 4 * 1024 * 1024       # bodies beyond this are cut: a huge mail must stay bounded
+_ADDR_RE = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9.-]+$")
+_PATCH_RE = re.compile(r"^\s*(?:re:\s*)*\[([^\]]*\bPATCH\b[^\]]*)\]", re.I)
+_NM_RE = re.compile(r"\b(\d+)\s*/\s*(\d+)\b")
+_REV_RE = re.compile(r"\bv(\d+)\b", re.I)
+_FUNC_CTX_RE = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
+
+
+def one_line(value: object) -> str:
+    """A header value with CR, LF and other controls folded to spaces: no header injection."""
+    text = "" if value is None else str(value)
+    return " ".join(re.sub(r"[\x00-\x1f\x7f]", " ", text).split())
+
+
+def normalise_addr(addr: str) -> str:
+    """The comparison form of a mailbox: lower case, stripped."""
+    return one_line(addr).strip().strip("<>").lower()
+
+
+def parse_addresses(*values: object) -> list[tuple[str, str]]:
+    """(display name, address) pairs from header values; invalid addresses are dropped."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    raw = [one_line(v) for v in values if v]
+    for name, addr in email.utils.getaddresses(raw):
+        addr = addr.strip()
+        if not _ADDR_RE.match(addr):
+            continue
+        key = normalise_addr(addr)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((one_line(name).replace('"', "'"), addr))
+    return out
+
+
+def format_addr(pair: tuple[str, str]) -> str:
+    return email.utils.formataddr(pair)
+
+
+def parse_msgid(value: object) -> str:
+    """The bare message-id from a header value or a lore URL fragment ('' if none)."""
+    text = one_line(value)
+    m = re.search(r"<([^<>\s]+)>", text)
+    return m.group(1) if m else text.strip("<> ")
+
+
+def msgid_list(value: object) -> list[str]:
+    return re.findall(r"<([^<>\s]+)>", one_line(value))
+
+
+def subject_tags(subject: str) -> tuple[bool, int, int, int]:
+    """(is a patch, n, m, revision) from a subject such as '[PATCH v2 3/7] mm: ...'."""
+    m = _PATCH_RE.match(subject or "")
+    if not m or re.match(r"^\s*re:", subject, re.I):
+        return False, 0, 0, 1
+    tag = m.group(1)
+    nm = _NM_RE.search(tag)
+    rev = _REV_RE.search(tag)
+    n, total = (int(nm.group(1)), int(nm.group(2))) if nm else (1, 1)
+    return True, n, total, int(rev.group(1)) if rev else 1
+
+
+def subject_name(subject: str) -> str:
+    """The subject without its [PATCH ...] prefix: what stays the same across revisions."""
+    return re.sub(r"^\s*\[[^\]]*\]\s*", "", one_line(subject)).strip()
+
+
+def message_from_bytes(raw: bytes) -> Message:
+    return email.message_from_bytes(raw[:MAX_BODY + 65536], policy=email.policy.compat32)
+
+
+def body_text(msg: Message) -> str:
+    """The first text/plain part, decoded with its charset (or replaced bytes), bounded."""
+    part = msg
+    if msg.is_multipart():
+        part = next((p for p in msg.walk() if p.get_content_type() == "text/plain"
+                     and not p.is_multipart()), None)
+        if part is None:
+            return ""
+    payload = part.get_payload(decode=True)
+    if payload is None:
+        payload = str(part.get_payload()).encode("utf-8", "replace")
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        text = payload[:MAX_BODY].decode(charset, "replace")
+    except LookupError:
+        text = payload[:MAX_BODY].decode("utf-8", "replace")
+    return text.replace("\r\n", "\n")
+
+
+@dataclass
+class Hunk:
+    """One @@ hunk: the file header lines above it and its lines with new-file numbers."""
+    file: str
+    file_header: list[str]
+    head: str
+    lines: list[str]
+    new_numbers: list[int | None]     # new-file line of each line; None for '-' lines
+    context: str = ""                 # the text after the second @@ (enclosing function)
+    order: int = 0
+
+    def index_of_line(self, line: int) -> int | None:
+        for i, n in enumerate(self.new_numbers):
+            if n == line:
+                return i
+        return None
+
+    def covers(self, line: int) -> bool:
+        nums = [n for n in self.new_numbers if n is not None]
+        return bool(nums) and nums[0] <= line <= nums[-1]
+
+
+@dataclass
+class PatchMail:
+    msgid: str
+    subject: str
+    author: tuple[str, str]
+    date: str
+    to: list[tuple[str, str]]
+    cc: list[tuple[str, str]]
+    references: list[str]
+    in_reply_to: str
+    list_id: str
+    changelog: str
+    diff: str
+    hunks: list[Hunk] = field(default_factory=list)
+
+    @property
+    def recipients(self) -> list[tuple[str, str]]:
+        return parse_addresses(*(format_addr(a) for a in self.to + self.cc))
+
+    def files(self) -> list[str]:
+        return sorted({h.file for h in self.hunks})
+
+
+def parse_patch_mail(msg: Message) -> PatchMail:
+    """Split a patch mail into its parts; never raises on odd input, fields are just empty."""
+    def hdr(name: str) -> str:
+        try:
+            return one_line(msg.get(name, ""))
+        except Exception:                       # a header that cannot be decoded is empty
+            return ""
+
+    authors = parse_addresses(hdr("From"))
+    body = body_text(msg)
+    changelog, diff = split_body(body)
+    refs = msgid_list(hdr("References"))
+    irt = parse_msgid(hdr("In-Reply-To")) if hdr("In-Reply-To") else ""
+    return PatchMail(msgid=parse_msgid(hdr("Message-ID")), subject=hdr("Subject"),
+                     author=authors[0] if authors else ("", ""), date=hdr("Date"),
+                     to=parse_addresses(hdr("To")), cc=parse_addresses(hdr("Cc")),
+                     references=refs, in_reply_to=irt, list_id=hdr("List-Id"),
+                     changelog=changelog, diff=diff, hunks=parse_hunks(diff))
+
+
+def split_body(body: str) -> tuple[str, str]:
+    """(changelog, diff): the changelog ends at the first '---' line, the diff starts at
+    the first 'diff --git' line; a trailing '-- ' signature is dropped from the diff."""
+    lines = body.split("\n")
+    start = next((i for i, l in enumerate(lines) if l.startswith("diff --git ")), None)
+    if start is None:
+        return body.strip("\n"), ""
+    cut = next((i for i, l in enumerate(lines[:start]) if l.rstrip() == "---"), start)
+    diff_lines = lines[start:]
+    for i in range(len(diff_lines) - 1, -1, -1):
+        if diff_lines[i] == "-- ":
+            diff_lines = diff_lines[:i]
+            break
+    return "\n".join(lines[:cut]).strip("\n"), "\n".join(diff_lines).rstrip("\n") + "\n"
+
+
+def parse_hunks(diff: str) -> list[Hunk]:
+    hunks: list[Hunk] = []
+    header: list[str] = []
+    cur: Hunk | None = None
+    new_no = old_no = 0
+    path = ""
+    for line in diff.split("\n"):
+        if line.startswith("diff --git "):
+            cur = None
+            header = [line]
+            m = re.match(r"diff --git a/(\S+) b/(\S+)", line)
+            path = m.group(2) if m else ""
+            continue
+        if cur is None and header and not line.startswith("@@"):
+            if line.startswith(("--- ", "+++ ", "index ", "new file", "deleted file",
+                                "similarity", "rename ", "old mode", "new mode", "Binary")):
+                header.append(line)
+                if line.startswith("+++ b/"):
+                    path = line[6:].strip()
+            continue
+        m = _FUNC_CTX_RE.match(line)
+        if m:
+            old_no, new_no = int(m.group(1)), int(m.group(3))
+            cur = Hunk(file=path, file_header=list(header), head=line, lines=[],
+                       new_numbers=[], context=m.group(5).strip(), order=len(hunks))
+            hunks.append(cur)
+            continue
+        if cur is None:
+            continue
+        if line.startswith("+"):
+            cur.lines.append(line)
+            cur.new_numbers.append(new_no)
+            new_no += 1
+        elif line.startswith("-"):
+            cur.lines.append(line)
+            cur.new_numbers.append(None)
+            old_no += 1
+        elif line.startswith(" ") or line == "":
+            cur.lines.append(line)
+            cur.new_numbers.append(new_no)
+            new_no += 1
+            old_no += 1
+        elif line.startswith("\\"):
+            cur.lines.append(line)
+            cur.new_numbers.append(None)
+    for h in hunks:                     # a trailing empty split artefact is not a context line
+        while h.lines and h.lines[-1] == "":
+            h.lines.pop()
+            h.new_numbers.pop()
+    return hunks

@@ -1,0 +1,381 @@
+"""Replies to the list: one plain-text RFC 5322 message per patch with findings.
+
+Follows the etiquette of kernel review bots (trimmed interleaved quoting, questions, no
+trailers that tools would harvest, a short signed footer); see anchors.md section 7.
+"""
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import textwrap
+from dataclasses import dataclass, field
+from email.message import EmailMessage, Message
+
+from reviewbot import __version__
+from reviewbot.deliver.patchmail import (Hunk, PatchMail, format_addr, normalise_addr, one_line,
+                                         parse_addresses, parse_patch_mail)
+from reviewbot.findings import Finding, Report
+
+WIDTH = 72
+CONTEXT_ABOVE = 5
+MAX_QUOTED_LINE = 900          # RFC 5322 caps lines at 998; longer diff lines are cut
+MAX_SITES = 20
+MAX_TRACE = 12
+CUT = "[ ... ]"
+
+
+@dataclass
+class ReplyPolicy:
+    """Who may receive a reply and how the bot signs it."""
+    sender: tuple[str, str] = ("reviewbot", "reviewbot@localhost")
+    lists: list[str] = field(default_factory=list)       # lists the series was posted to
+    recipients: str = "all"        # all | author+lists | author
+    bot_addresses: list[str] = field(default_factory=list)
+    reply_to: str = ""
+    linkmask: str = "https://lore.kernel.org/r/%s"
+    reproduce: list[str] | None = None                    # commands; default built from report
+    tree_hint: str = "/path/to/linux"
+
+
+def reply_message_id(patch_msgid: str, identities: list[str], sender_addr: str) -> str:
+    """Deterministic Message-ID: the same patch and findings always give the same id."""
+    h = hashlib.sha256("\0".join([patch_msgid] + sorted(identities)).encode()).hexdigest()
+    domain = sender_addr.rpartition("@")[2] or "localhost"
+    return f"<reviewbot-{h[:24]}@{domain}>"
+
+
+def wrap(text: str, indent: str = "") -> list[str]:
+    """Own prose, paragraph by paragraph, at 72 columns."""
+    out: list[str] = []
+    for para in text.split("\n\n"):
+        para = " ".join(para.split())
+        if para:
+            out.extend(textwrap.wrap(para, WIDTH, initial_indent=indent,
+                                     subsequent_indent=indent, break_on_hyphens=False,
+                                     break_long_words=False) or [""])
+        out.append("")
+    return out[:-1]
+
+
+def sim_lines(sim: dict | None) -> list[str]:
+    """The simulator verdict and a short trace, as plain lines (no wrapping applied)."""
+    if not sim:
+        return []
+    out = []
+    verdict = one_line(sim.get("verdict", "")) or "unknown"
+    inv = one_line(sim.get("invariant", ""))
+    states = sim.get("states")
+    head = f"The fault-path simulator's verdict is {verdict}"
+    if inv:
+        head += f" for the invariant \"{inv}\""
+    if states:
+        head += f" after exploring {states} states"
+    out.append(head + ".")
+    trace = sim.get("trace") or []
+    if isinstance(trace, str):
+        trace = trace.splitlines()
+    steps = []
+    for step in trace:
+        if isinstance(step, dict):
+            who = step.get("thread", step.get("cpu", ""))
+            who = f"CPU{who}" if isinstance(who, int) else one_line(who)
+            what = one_line(step.get("action") or step.get("step") or step.get("op")
+                            or step.get("text") or step)
+            steps.append(f"{who}: {what}" if who else what)
+        else:
+            steps.append(one_line(step))
+    if steps:
+        out.append("TRACE")
+        shown = steps[:MAX_TRACE]
+        for s in shown:
+            out.append(s)
+        if len(steps) > len(shown):
+            out.append(f"... {len(steps) - len(shown)} more steps")
+    return out
+
+
+def site_phrase(s) -> str:
+    where = f"{s.function}() in {s.file}" if s.function else s.file
+    who = ", changed by this series" if s.touched else ", not changed by the series"
+    detail = f" ({one_line(s.detail)})" if s.detail else ""
+    return f"{where}: {s.status}{who}{detail}"
+
+
+def questions(f: Finding) -> list[str]:
+    """Questions for the author, built from the finding's sites; never verdicts."""
+    field_name = one_line(f.details.get("field") or f.details.get("member") or "the new field")
+    flag = one_line(f.details.get("flag") or f.details.get("bit") or "the changed bit")
+    qs = []
+    for s in f.sites:
+        fn = f"{s.function}()" if s.function else s.file
+        if s.status == "not set before escape":
+            qs.append(f"Is {field_name} set in {fn} before the structure is passed on?")
+        elif s.status in ("consumer", "producer", "name table") and not s.touched:
+            qs.append(f"Does {fn} in {s.file} still handle {flag} correctly with the "
+                      f"new meaning?")
+        elif s.status == "documentation" and not s.touched:
+            qs.append(f"Does {s.file} need an update to describe the new contract?")
+    if f.details.get("question"):
+        qs.insert(0, one_line(f.details["question"]))
+    if not qs:
+        qs.append("Is this intended?")
+    return qs[:6]
+
+
+def finding_text(f: Finding, policy: ReplyPolicy, note: str = "",
+                 reply_msgid: str = "", what: str = "patch") -> list[str]:
+    lines: list[str] = []
+    lines += wrap(f"{f.rule}: {one_line(f.message).rstrip('.')}.")
+    lines.append("")
+    lines += wrap("  ".join(questions(f)))
+    lines.append("")
+    if f.introduced:
+        origin = (f"This is introduced by this {what}: the same check is quiet on the "
+                  "base tree.")
+    else:
+        origin = ("This is pre-existing: the same check fires on the base tree without the "
+                  "series.  It is mentioned because this patch touches the same code.")
+    if note:
+        origin += "  " + note
+    lines += wrap(origin)
+    if f.sites:
+        lines += ["", "Sites:"]
+        for s in f.sites[:MAX_SITES]:
+            lines += wrap(site_phrase(s), "  ")
+        if len(f.sites) > MAX_SITES:
+            lines.append(f"  ... and {len(f.sites) - MAX_SITES} more")
+    sim = sim_lines(f.simulation)
+    if sim:
+        lines.append("")
+        lines += wrap(sim[0])
+        if len(sim) > 1:
+            lines.append("")
+            for s in sim[2:]:
+                lines.append(("  " + s)[:WIDTH])
+    if f.fix:
+        lines += ["", *wrap("A possible fix, as a separate patch:"), ""]
+        lines += [l[:MAX_QUOTED_LINE] for l in f.fix.rstrip("\n").split("\n")]
+        lines += [""] + wrap("If this is fixed in a separate patch, these tags could be "
+                             "added to it:")
+        lines += [f"| Reported-by: {format_addr(policy.sender)}"]
+        if reply_msgid:
+            lines += [f"| Closes: {policy.linkmask % reply_msgid.strip('<>')}"]
+    return lines
+
+
+def anchor_of(f: Finding, hunks: list[Hunk]) -> tuple[Hunk, int] | None:
+    """The hunk and line a finding comments on: its own line, else a touched site, else its
+    function; None when the diff does not show it."""
+    points = [(f.file, f.line)] + [(s.file, s.line) for s in f.sites if s.touched]
+    for path, line in points:
+        for h in hunks:
+            if h.file == path and h.covers(line):
+                i = h.index_of_line(line)
+                if i is not None:
+                    return h, i
+    for h in hunks:
+        if h.file == f.file and f.function and (f.function in h.context or any(
+                f.function in l for l in h.lines)):
+            added = [i for i, l in enumerate(h.lines) if l.startswith("+")]
+            return h, added[-1] if added else len(h.lines) - 1
+    return None
+
+
+def quote(line: str) -> str:
+    return ("> " + line[:MAX_QUOTED_LINE]).rstrip(" ") if line else ">"
+
+
+def quoted_body(pm: PatchMail, items: list[tuple[Finding, list[str]]]) -> list[str]:
+    """Interleave the comments with only the hunks they are about, cuts marked [ ... ]."""
+    placed: dict[int, dict[int, list[list[str]]]] = {}
+    loose: list[list[str]] = []
+    by_order = {h.order: h for h in pm.hunks}
+    for f, text in items:
+        a = anchor_of(f, pm.hunks)
+        if a is None:
+            loose.append(text)
+        else:
+            placed.setdefault(a[0].order, {}).setdefault(a[1], []).append(text)
+    out: list[str] = [CUT, ""] if placed else []
+    last_file = None
+    for order in sorted(placed):
+        h = by_order[order]
+        if h.file != last_file:
+            out += [quote(l) for l in h.file_header if not l.startswith(("index ",))]
+            last_file = h.file
+        out.append(quote(h.head))
+        pos = 0
+        for idx in sorted(placed[order]):
+            start = max(pos, idx - CONTEXT_ABOVE + 1)
+            if start > pos:
+                out.append(CUT)
+            out += [quote(l) for l in h.lines[start:idx + 1]]
+            for text in placed[order][idx]:
+                out += ["", *text, ""]
+            pos = idx + 1
+        if pos < len(h.lines):
+            out.append(CUT)
+        out.append("")
+    for text in loose:
+        out += [*text, ""]
+    while out and out[-1] == "":
+        out.pop()
+    return out
+
+
+def allowed_recipients(pm: PatchMail, policy: ReplyPolicy) -> tuple[list, list]:
+    """(To, Cc): the author, then the lists and people the patch itself went to, filtered
+    by policy; never the bot, never an address outside the lists and the patch's own."""
+    bots = {normalise_addr(a) for a in policy.bot_addresses + [policy.sender[1]]}
+    lists = {normalise_addr(a) for a in policy.lists}
+    own = pm.recipients
+    to = [a for a in [pm.author] if a[1] and normalise_addr(a[1]) not in bots]
+    cc: list[tuple[str, str]] = []
+    if policy.recipients != "author":
+        own_keys = {normalise_addr(a[1]) for a in own}
+        for a in own:
+            key = normalise_addr(a[1])
+            if key in bots:
+                continue
+            if policy.recipients == "author+lists" and key not in lists:
+                continue
+            cc.append(a)
+        for l in policy.lists:           # the archive it came from, when headers lack it
+            if normalise_addr(l) not in own_keys and normalise_addr(l) not in bots:
+                cc.append(("", l))
+    seen = {normalise_addr(a[1]) for a in to}
+    dedup = []
+    for a in cc:
+        k = normalise_addr(a[1])
+        if k not in seen:
+            seen.add(k)
+            dedup.append(a)
+    if not to and dedup:
+        to, dedup = dedup[:1], dedup[1:]
+    return to, dedup
+
+
+def build_message(pm: PatchMail, body: list[str], msgid: str, policy: ReplyPolicy,
+                  date: str | None = None, extra_headers: dict | None = None) -> EmailMessage:
+    to, cc = allowed_recipients(pm, policy)
+    msg = EmailMessage()
+    msg["From"] = format_addr(policy.sender)
+    if to:
+        msg["To"] = ", ".join(format_addr(a) for a in to)
+    if cc:
+        msg["Cc"] = ", ".join(format_addr(a) for a in cc)
+    subject = one_line(pm.subject)
+    msg["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}"
+    msg["Date"] = date or email.utils.formatdate(localtime=False)
+    msg["Message-ID"] = msgid
+    parent = f"<{pm.msgid}>"
+    msg["In-Reply-To"] = parent
+    chain = [f"<{r}>" for r in (pm.references or ([pm.in_reply_to] if pm.in_reply_to else []))]
+    if parent not in chain:
+        chain.append(parent)
+    msg["References"] = " ".join(chain)
+    if policy.reply_to:
+        msg["Reply-To"] = one_line(policy.reply_to)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Mailer"] = f"reviewbot {__version__}"
+    for k, v in (extra_headers or {}).items():
+        msg[k] = one_line(v)
+    text = "\n".join(body).rstrip("\n") + "\n"
+    cte = "7bit" if text.isascii() else "8bit"
+    msg.set_content(text, charset="utf-8", cte=cte)
+    return msg
+
+
+def signature(policy: ReplyPolicy) -> list[str]:
+    return ["-- "] + wrap(
+        f"This is an automated reply from reviewbot {__version__}, a static checker "
+        "and fault-path simulator for linux-mm patches; no human has looked at it. If a "
+        "finding is wrong, a reply to this mail saying why is welcome.  reviewbot never "
+        "sends Reviewed-by or Acked-by tags.")
+
+
+def reproduce_lines(report: Report, policy: ReplyPolicy) -> list[str]:
+    if policy.reproduce is not None:
+        cmds = policy.reproduce
+    else:
+        mid = report.series_msgid
+        base = f" --base {report.base[:12]}" if report.base else ""
+        cmds = [f"b4 mbox -o . {mid}",
+                f"reviewbot review --mbox ./{mid}.mbx --tree {policy.tree_hint}{base} {mid}"]
+    out = wrap("To reproduce offline:") + [""]
+    for c in cmds:
+        out += _shell_lines(c)
+    return out
+
+
+def _shell_lines(cmd: str) -> list[str]:
+    """A command indented and broken with backslashes to stay within 72 columns."""
+    words, lines, cur = cmd.split(), [], "  "
+    for w in words:
+        if len(cur) + len(w) + 3 > WIDTH and cur.strip():
+            lines.append(cur + " \\")
+            cur = "      "
+        cur += ("" if cur.strip() == "" else " ") + w
+    lines.append(cur)
+    return lines
+
+
+def attribution(pm: PatchMail) -> str:
+    who = pm.author[0] or pm.author[1] or "the author"
+    return f"On {pm.date}, {who} wrote:" if pm.date else f"{who} wrote:"
+
+
+def render_replies(report: Report, mails: dict[str, Message | PatchMail],
+                   policy: ReplyPolicy | None = None, date: str | None = None,
+                   notes: dict[str, str] | None = None, footer: list[str] | None = None,
+                   findings: list[Finding] | None = None) -> list[EmailMessage]:
+    """One reply per patch with findings; series-wide ones (on the cover letter or with no
+    patch) go to the cover, or to patch 1 without a cover.  `notes` maps a finding identity
+    to a sentence (e.g. 'Also reported on v1.'); `footer` adds paragraphs (e.g. that the
+    series was incomplete); `findings` restricts what is mailed."""
+    policy = policy or ReplyPolicy()
+    notes = notes or {}
+    pms = {k: (v if isinstance(v, PatchMail) else parse_patch_mail(v)) for k, v in mails.items()}
+    order = {p.msgid: p.index for p in report.patches}
+    first = min(report.patches, key=lambda p: p.index).msgid if report.patches else ""
+    groups: dict[str, list[Finding]] = {}
+    for f in report.sorted().findings if findings is None else findings:
+        target = f.patch if f.patch in pms else ""
+        if not target:
+            target = report.series_msgid if report.series_msgid in pms else first
+        if target not in pms:
+            continue
+        groups.setdefault(target, []).append(f)
+    out = []
+    for target in sorted(groups, key=lambda m: (order.get(m, 0), m)):
+        pm = pms[target]
+        fs = groups[target]
+        mid = reply_message_id(target, [f.identity for f in fs], policy.sender[1])
+        what = "series" if order.get(target, 1) == 0 else "patch"
+        items = [(f, finding_text(f, policy, notes.get(f.identity, ""), mid, what))
+                 for f in fs]
+        body = [attribution(pm), ""] + quoted_body(pm, items) + [""]
+        for para in footer or []:
+            body += wrap(para) + [""]
+        body += reproduce_lines(report, policy) + ["", *signature(policy)]
+        out.append(build_message(pm, body, mid, policy, date,
+                                 {"X-Reviewbot-Findings": " ".join(f.identity for f in fs)}))
+    return out
+
+
+def render_no_findings(report: Report, mail: Message | PatchMail, policy: ReplyPolicy,
+                       date: str | None = None, footer: list[str] | None = None) -> EmailMessage:
+    """The author-only note some lists want when nothing was found."""
+    pm = mail if isinstance(mail, PatchMail) else parse_patch_mail(mail)
+    author_only = ReplyPolicy(**{**policy.__dict__, "recipients": "author", "lists": []})
+    body = wrap(f"reviewbot ran its checks on this series ({len(report.patches)} "
+                "patches) and has no questions about it.")
+    if report.skipped:
+        body += ["", *wrap("Checks that did not run:")]
+        for s in report.skipped:
+            body += wrap(f"{s.check}: {s.reason}", "  ")
+    for para in footer or []:
+        body += [""] + wrap(para)
+    body += ["", *reproduce_lines(report, policy), "", *signature(policy)]
+    mid = reply_message_id(pm.msgid, ["no-findings"], policy.sender[1])
+    return build_message(pm, body, mid, author_only, date)
