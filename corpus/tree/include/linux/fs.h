@@ -1,0 +1,99 @@
+#ifndef _LINUX_FS_H
+#define _LINUX_FS_H
+
+#include <linux/types.h>
+#include <linux/rwsem.h>
+#include <linux/mm_types.h>
+
+struct address_space;
+struct super_block;
+
+struct rb_root {
+	void *rb_node;
+};
+
+struct address_space_operations {
+	int (*readpage)(struct file *file, struct page *page);
+	int (*get_xip_mem)(struct address_space *mapping, pgoff_t pgoff,
+			   int create, void **kmem, unsigned long *pfn);
+};
+
+struct inode {
+	loff_t i_size;			/* read with i_size_read() */
+	unsigned int i_blkbits;
+	struct super_block *i_sb;
+	struct address_space *i_mapping;
+	struct mutex i_mutex;		/* serialises truncate and writes */
+};
+
+/*
+ * The page cache and the mappings of one file.  i_mmap holds every vma
+ * that maps the file; i_mmap_rwsem protects that tree.  Walkers of the
+ * tree take it for read; unmap_mapping_range() and vma insertion take
+ * it for write.
+ */
+struct address_space {
+	struct inode *host;
+	struct rb_root i_mmap;
+	struct rw_semaphore i_mmap_rwsem;
+	unsigned long nrpages;
+	const struct address_space_operations *a_ops;
+};
+
+struct file {
+	struct inode *f_inode;
+	struct address_space *f_mapping;
+	fmode_t f_mode;
+};
+
+struct super_block {
+	unsigned long s_blocksize;
+	unsigned long s_flags;
+};
+
+static inline void i_mmap_lock_write(struct address_space *mapping)
+{
+	down_write(&mapping->i_mmap_rwsem);
+}
+
+static inline void i_mmap_unlock_write(struct address_space *mapping)
+{
+	up_write(&mapping->i_mmap_rwsem);
+}
+
+static inline void i_mmap_lock_read(struct address_space *mapping)
+{
+	down_read(&mapping->i_mmap_rwsem);
+}
+
+static inline void i_mmap_unlock_read(struct address_space *mapping)
+{
+	up_read(&mapping->i_mmap_rwsem);
+}
+
+/* Word-sized on the configurations modelled here, so a plain load. */
+static inline loff_t i_size_read(const struct inode *inode)
+{
+	return inode->i_size;
+}
+
+/* Callers hold i_mutex. */
+static inline void i_size_write(struct inode *inode, loff_t i_size)
+{
+	inode->i_size = i_size;
+}
+
+static inline struct inode *file_inode(const struct file *f)
+{
+	return f->f_inode;
+}
+
+extern void file_update_time(struct file *file);
+extern void inode_dio_wait(struct inode *inode);
+extern void mark_inode_dirty(struct inode *inode);
+extern void sb_start_pagefault(struct super_block *sb);
+extern void sb_end_pagefault(struct super_block *sb);
+extern int mapping_mapped(struct address_space *mapping);
+extern void balance_dirty_pages_ratelimited(struct address_space *mapping);
+
+#endif /* _LINUX_FS_H */
