@@ -1,0 +1,60 @@
+"""The `reviewbot` command line: each subcommand only parses and hands over to one module."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from reviewbot import __version__
+from reviewbot.errors import ReviewbotError
+
+# (name, module with add_arguments(parser) and run(args) -> int, one-line help)
+SUBCOMMANDS = [
+    ("review", "reviewbot.review", "review a patch series by message-id, lore URL or mbox"),
+    ("rules", "reviewbot.rules_cmd", "list the installed rules with their documentation"),
+    ("simulate", "reviewbot.sim.command", "run the fault path of a tree on the XIP/DAX model"),
+    ("checklist", "reviewbot.deliver.checklist_cmd", "write a reviewer checklist for a series"),
+    ("reply", "reviewbot.deliver.reply_cmd", "write (or --send) replies to the list for a series"),
+    ("b4-check", "reviewbot.deliver.b4check_cmd",
+     "read one patch mail on stdin, print b4's check-command JSON"),
+    ("bot", "reviewbot.deliver.bot_cmd", "follow a public-inbox mirror and reply to new series"),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reviewbot",
+        description="Review Linux kernel mailing-list patches: fetch a thread with b4, apply "
+                    "it to a kernel tree without touching the checkout, run rule plugins "
+                    "and the fault-path simulator, and report what a reviewer should look at.")
+    parser.add_argument("--version", action="version", version=f"reviewbot {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, modname, helptext in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(modname)
+        except ModuleNotFoundError as exc:
+            if exc.name != modname:
+                raise
+            continue   # a stage not installed in this build
+        p = sub.add_parser(name, help=helptext, description=(module.__doc__ or helptext).strip())
+        module.add_arguments(p)
+        p.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.run(args)
+    except ReviewbotError as exc:
+        print(f"reviewbot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("reviewbot: interrupted", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 2

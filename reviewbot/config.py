@@ -1,0 +1,30 @@
+"""Option defaults from git config (`reviewbot.*` keys), the way b4 and git read theirs.
+
+Precedence: command-line flag, then `git config reviewbot.<key>`, then the built-in default.
+"""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+
+def git_config(key: str, cwd: str | Path | None = None) -> str | None:
+    """One value of `git config --get`, or None; never fails outside a repository."""
+    try:
+        out = subprocess.run(["git", "config", "--get", key], cwd=cwd, capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+
+
+def apply_git_config(args, keys: dict[str, str], cwd: str | Path | None = None) -> None:
+    """Fill every attribute of `args` left at None from `reviewbot.<key>`.
+
+    `keys` maps attribute names to git-config key names (without the `reviewbot.` prefix).
+    """
+    for attr, key in keys.items():
+        if getattr(args, attr, None) is None:
+            value = git_config(f"reviewbot.{key}", cwd)
+            if value is not None:
+                setattr(args, attr, value)

@@ -1,0 +1,149 @@
+"""Each patch's diff parsed with unidiff, checked for what a review cannot take (binary, renames,
+paths outside the tree), and every hunk mapped to the C function it touches."""
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from typing import Callable
+
+import unidiff
+
+from reviewbot import cparse
+from reviewbot.errors import ReviewbotError
+from reviewbot.series import Patch
+
+
+@dataclass
+class Hunk:
+    path: str
+    index: int                     # 1-based within its file
+    source_start: int
+    source_length: int
+    target_start: int
+    target_length: int
+    section: str
+    added: list[tuple[int, str]] = field(default_factory=list)     # (patched line, text)
+    removed: list[tuple[int, str]] = field(default_factory=list)   # (base line, text)
+    context: list[tuple[int, int, str]] = field(default_factory=list)  # (base, patched, text)
+    lines: list[tuple[str, str]] = field(default_factory=list)     # (' '|'+'|'-', text) in order
+    functions: list[str] = field(default_factory=list)
+
+    @property
+    def header(self) -> str:
+        return (f"@@ -{self.source_start},{self.source_length} "
+                f"+{self.target_start},{self.target_length} @@ {self.section}").rstrip()
+
+    @property
+    def first_line(self) -> int:
+        return self.added[0][0] if self.added else max(self.target_start, 1)
+
+
+@dataclass
+class FileDiff:
+    path: str
+    is_added: bool
+    is_removed: bool
+    hunks: list[Hunk]
+
+
+@dataclass
+class PatchDiff:
+    patch: Patch
+    files: list[FileDiff]
+
+    @property
+    def paths(self) -> list[str]:
+        return [f.path for f in self.files]
+
+    def hunks(self):
+        for f in self.files:
+            yield from f.hunks
+
+
+def _safe_path(path: str, where: str) -> str:
+    if path.startswith("/") or "\\" in path or "\0" in path:
+        raise ReviewbotError(where, f"path {path!r} is outside the tree")
+    norm = posixpath.normpath(path)
+    if norm.startswith("..") or "/../" in f"/{path}/" or norm in (".", ""):
+        raise ReviewbotError(where, f"path {path!r} escapes the tree")
+    return norm
+
+
+def parse_patch(patch: Patch) -> PatchDiff:
+    """Parse one patch mail's diff; any diff reviewbot cannot review is a ReviewbotError."""
+    where = f"{patch.msgid} (patch {patch.index}/{patch.total})"
+    try:
+        ps = unidiff.PatchSet(patch.body)
+    except unidiff.UnidiffParseError as exc:
+        raise ReviewbotError(where, f"diff does not parse: {exc}") from None
+    if len(ps) == 0:
+        raise ReviewbotError(where, "no file diff found in the patch")
+    files = []
+    for pf in ps:
+        src = pf.source_file[2:] if pf.source_file.startswith("a/") else pf.source_file
+        tgt = pf.target_file[2:] if pf.target_file.startswith("b/") else pf.target_file
+        if pf.is_binary_file:
+            raise ReviewbotError(where, f"binary diff of {pf.path} cannot be reviewed")
+        if pf.is_rename or (src != tgt and src != "/dev/null" and tgt != "/dev/null"):
+            raise ReviewbotError(where, f"rename {src} -> {tgt} is not supported")
+        path = _safe_path(pf.path, where)
+        if src != "/dev/null":
+            _safe_path(src, where)
+        hunks = []
+        for i, h in enumerate(pf, 1):
+            hk = Hunk(path=path, index=i, source_start=h.source_start,
+                      source_length=h.source_length, target_start=h.target_start,
+                      target_length=h.target_length, section=h.section_header or "")
+            for ln in h:
+                body = ln.value.rstrip("\n")
+                if ln.is_added:
+                    hk.added.append((ln.target_line_no, body))
+                    hk.lines.append(("+", body))
+                elif ln.is_removed:
+                    hk.removed.append((ln.source_line_no, body))
+                    hk.lines.append(("-", body))
+                elif ln.is_context:
+                    hk.context.append((ln.source_line_no, ln.target_line_no, body))
+                    hk.lines.append((" ", body))
+            hunks.append(hk)
+        files.append(FileDiff(path=path, is_added=pf.is_added_file, is_removed=pf.is_removed_file,
+                              hunks=hunks))
+    return PatchDiff(patch=patch, files=files)
+
+
+def is_c(path: str) -> bool:
+    return path.endswith((".c", ".h"))
+
+
+def map_functions(pd: PatchDiff, read_base: Callable[[str], bytes | None] | None,
+                  read_patched: Callable[[str], bytes | None] | None) -> None:
+    """Fill `Hunk.functions`: the functions holding each changed line, from the parsed trees
+    when there are trees, else from the hunk header's section and the hunk text itself."""
+    for f in pd.files:
+        if not is_c(f.path):
+            continue
+        new = read_patched(f.path) if read_patched else None
+        old = read_base(f.path) if read_base else None
+        for h in f.hunks:
+            names: list[str] = []
+            if new is not None or old is not None:
+                for ln, _t in h.added:
+                    if new is not None:
+                        names.append(cparse.function_at(new, ln))
+                for ln, _t in h.removed:
+                    if old is not None:
+                        names.append(cparse.function_at(old, ln))
+            else:
+                names.append(_function_from_hunk_text(h))
+            h.functions = list(dict.fromkeys(n for n in names if n))
+
+
+def _function_from_hunk_text(h: Hunk) -> str:
+    """Diff-only mode: a function defined inside the hunk, else the one the header names."""
+    post = "\n".join(t for kind, t in h.lines if kind != "-").encode()
+    changed_at = [i for i, (kind, _t) in enumerate(x for x in h.lines if x[0] != "-")
+                  if kind == "+"]
+    for fn in cparse.functions(post):
+        if any(fn.start - 1 <= i <= fn.end - 1 for i in changed_at):
+            return fn.name
+    return cparse.name_from_section(h.section)

@@ -1,0 +1,118 @@
+"""Fetch a thread through b4: from lore, any public-inbox (`--inbox`, `b4.midmask`), or a local
+mbox/maildir (`--mbox`, no network then). Returns the messages of the thread, nothing more."""
+from __future__ import annotations
+
+import argparse
+import logging
+import mailbox
+import os
+from email.message import EmailMessage
+from pathlib import Path
+
+from reviewbot.errors import ReviewbotError
+
+MAX_THREAD_BYTES = 64 * 1024 * 1024   # a thread bigger than this is not a review's input
+
+
+def _b4():
+    import b4   # imported late: b4 reads git config at import and logs on its own logger
+    logging.getLogger("b4").setLevel(logging.CRITICAL)
+    return b4
+
+
+def normalise_msgid(value: str) -> str:
+    """A bare message-id from `<id>`, `id:...` or a lore/public-inbox URL."""
+    b4 = _b4()
+    msgid = b4.parse_msgid(value)
+    if not msgid or "@" not in msgid or any(c.isspace() for c in msgid):
+        raise ReviewbotError(value, "not a message-id or lore URL")
+    return msgid
+
+
+def inbox_from_url(value: str) -> str | None:
+    """The inbox base of a public-inbox URL given in place of a message-id, if it is one."""
+    if not value.startswith(("http://", "https://")):
+        return None
+    head, _, _rest = value.partition("@")
+    base = head.rsplit("/", 1)[0]
+    return base + "/" if base.count("/") >= 3 else None
+
+
+def _read_local(path: Path) -> list[EmailMessage]:
+    b4 = _b4()
+    if path.is_dir():
+        if not (path / "cur").is_dir() and not (path / "new").is_dir():
+            raise ReviewbotError(str(path), "a directory that is not a maildir (no cur/ or new/)")
+        raw = b"".join(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n" + _mboxrd_quote(m.as_bytes())
+                       for _k, m in sorted(mailbox.Maildir(str(path), create=False).items()))
+    else:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ReviewbotError(str(path), f"cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_THREAD_BYTES:
+        raise ReviewbotError(str(path), f"larger than {MAX_THREAD_BYTES >> 20} MiB")
+    if not raw.strip():
+        raise ReviewbotError(str(path), "empty mailbox")
+    if not raw.startswith(b"From "):
+        # a single message saved as .eml is a one-message mbox
+        raw = b"From mboxrd@z Thu Jan  1 00:00:00 1970\n" + _mboxrd_quote(raw)
+    msgs = b4.mailsplit_bytes(raw)
+    if not msgs:
+        raise ReviewbotError(str(path), "no messages in mailbox")
+    return msgs
+
+
+def _mboxrd_quote(raw: bytes) -> bytes:
+    out = []
+    for line in raw.splitlines(keepends=True):
+        if line.lstrip(b">").startswith(b"From "):
+            line = b">" + line
+        out.append(line)
+    body = b"".join(out)
+    return body if body.endswith(b"\n") else body + b"\n"
+
+
+def fetch_thread(target: str | None, mbox: str | None = None, inbox: str | None = None,
+                 offline: bool = False) -> tuple[str | None, list[EmailMessage]]:
+    """Return (message-id asked for, messages of its thread).
+
+    With `mbox`, read that file or maildir and never touch the network; `target` may then be
+    None (the whole mailbox is the thread). With `inbox`, fetch from that public-inbox URL;
+    otherwise b4's own `b4.midmask` (lore by default) decides.
+    """
+    b4 = _b4()
+    msgid = normalise_msgid(target) if target else None
+    if mbox:
+        b4.can_network = False
+        msgs = _read_local(Path(mbox))
+        if msgid:
+            strict = b4.get_strict_thread(msgs, msgid)
+            if not strict:
+                raise ReviewbotError(msgid, f"message not found in {mbox}")
+            msgs = strict
+        return msgid, msgs
+    if offline:
+        raise ReviewbotError(target or "thread", "no --mbox given and the network is off")
+    if not msgid:
+        raise ReviewbotError("review", "a message-id, lore URL or --mbox is needed")
+    inbox = inbox or (inbox_from_url(target) if target else None)
+    config = {"cache-expire": "0"}
+    if inbox:
+        base = inbox if inbox.endswith("/") else inbox + "/"
+        config.update({"midmask": base + "%s", "linkmask": base + "%s"})
+    b4.setup_config(argparse.Namespace(config={f"b4.{k}": v for k, v in config.items()}))
+    if inbox:   # setup_config merges; make sure the given inbox wins over git config
+        b4.get_main_config().update(config)
+    where = b4.get_main_config().get("midmask", "lore")
+    try:
+        msgs = b4.get_pi_thread_by_msgid(msgid, nocache=True, quiet=True)
+    except Exception as exc:   # b4/liblore raise many kinds; one line is what the user gets
+        raise ReviewbotError(msgid, f"fetch from {where} failed: {exc}") from None
+    if not msgs:
+        raise ReviewbotError(msgid, f"message not found at {where}")
+    return msgid, msgs
+
+
+def offline_from_env() -> bool:
+    return os.environ.get("REVIEWBOT_OFFLINE", "") not in ("", "0")

@@ -1,0 +1,207 @@
+"""`reviewbot review`: fetch a series, apply it to a tree in a throw-away index, run the rules and
+the simulator, and print the findings (text, JSON or SARIF). Exit 0: none, 1: findings, 2: error.
+
+Options may also come from git config: reviewbot.tree, reviewbot.base, reviewbot.inbox,
+reviewbot.format, reviewbot.rules."""
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+from email.message import EmailMessage
+from pathlib import Path
+
+from reviewbot import config
+from reviewbot.diff import PatchDiff, map_functions, parse_patch
+from reviewbot.engine import Context, load_rules, run_rules
+from reviewbot.errors import ReviewbotError
+from reviewbot.fetch import fetch_thread
+from reviewbot.findings import PatchInfo, Report, Skipped
+from reviewbot.series import Series, parse_series
+from reviewbot.tree import Repo, TreeView
+
+GIT_KEYS = {"tree": "tree", "base": "base", "inbox": "inbox", "format": "format",
+            "rules": "rules"}
+
+
+def add_arguments(p) -> None:
+    p.add_argument("msgid", nargs="?", help="message-id or lore URL of any message of the series")
+    src = p.add_argument_group("where the thread comes from")
+    src.add_argument("--mbox", metavar="PATH", help="read the thread from a local mbox file or "
+                     "maildir (no network)")
+    src.add_argument("--inbox", metavar="URL", help="public-inbox to fetch from, e.g. "
+                     "https://lore.kernel.org/linux-mm/ (default: b4.midmask, i.e. lore)")
+    src.add_argument("--bundled", nargs="?", const="cow", metavar="NAME",
+                     help="review a bundled corpus series (default 'cow') against the bundled "
+                          "tree, offline")
+    src.add_argument("--revision", type=int, metavar="N", help="review revision vN (default: "
+                     "the newest in the thread)")
+    tree = p.add_argument_group("the tree the series is applied to")
+    tree.add_argument("--tree", metavar="DIR", help="kernel git tree (default: the current "
+                      "checkout; none: diff-only mode). It is never modified.")
+    tree.add_argument("--base", metavar="REV", help="base when the series has no base-commit "
+                      "the tree knows (default: HEAD)")
+    tree.add_argument("--no-tree", action="store_true", help="diff-only mode even inside a tree")
+    out = p.add_argument_group("what runs and what is printed")
+    out.add_argument("--rules", metavar="ID,...", help="run only these rules")
+    out.add_argument("--no-simulate", action="store_true", help="do not run the simulator")
+    out.add_argument("--format", choices=("text", "json", "sarif"), default=None,
+                     help="output format (default text)")
+
+
+def run(args) -> int:
+    report = build_report(args)
+    fmt = args.format or "text"
+    if fmt == "json":
+        sys.stdout.write(report.to_json())
+    elif fmt == "sarif":
+        from reviewbot.render.sarif import render_sarif
+        sys.stdout.write(render_sarif(report))
+    else:
+        from reviewbot.render.text import render_text
+        sys.stdout.write(render_text(report))
+    return 1 if report.findings else 0
+
+
+def build_report(args) -> Report:
+    """The whole pipeline for one command line: fetch, series, diff, tree, analysis."""
+    config.apply_git_config(args, GIT_KEYS, cwd=args.tree or None)
+    with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
+        mbox, tree_dir = args.mbox, args.tree
+        if args.bundled:
+            from reviewbot import corpus
+            names = corpus.list_threads()
+            if args.bundled not in names:
+                raise ReviewbotError(args.bundled, "no such bundled thread (have: "
+                                     + ", ".join(names) + ")")
+            mbox = str(corpus.thread_path(args.bundled))
+            tree_dir = tree_dir or str(Path(tmp) / "tree")
+            if not Path(tree_dir).exists():
+                corpus.build_tree_repo(Path(tree_dir))
+        target = args.msgid
+        _msgid, messages = fetch_thread(target, mbox=mbox, inbox=args.inbox)
+        where = target or mbox or "thread"
+        series = parse_series(messages, revision=args.revision, where=where)
+        repo = None
+        if not args.no_tree:
+            if tree_dir:
+                repo = Repo(tree_dir)
+            else:
+                repo = _cwd_repo()
+        rules = load_rules(args.rules.split(",") if args.rules else None)
+        report = review_series(series, repo, base_rev=args.base, rules=rules,
+                               simulate=not args.no_simulate)
+        if repo is None and not args.no_tree:
+            report.skipped.append(Skipped("tree", "no kernel tree: the current directory is not "
+                                          "a git checkout and no --tree was given"))
+        return report.sorted()
+
+
+def _cwd_repo() -> Repo | None:
+    try:
+        return Repo(".")
+    except ReviewbotError:
+        return None
+
+
+def review_messages(messages: list[EmailMessage], tree: str | Path | None, base: str | None = None,
+                    revision: int | None = None, simulate: bool = True,
+                    allow_incomplete: bool = False) -> Report:
+    """For callers that already hold the mail (the bot): the same review as the CLI's."""
+    series = parse_series(messages, revision=revision, allow_incomplete=allow_incomplete)
+    repo = Repo(tree) if tree else None
+    return review_series(series, repo, base_rev=base, rules=load_rules(), simulate=simulate)
+
+
+def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules,
+                  simulate: bool = True) -> Report:
+    diffs = [parse_patch(p) for p in series.patches]
+    skipped: list[Skipped] = []
+    if not series.complete:
+        skipped.append(Skipped("series", f"the series is incomplete: {len(series.patches)} of "
+                                         f"{series.total} patches present"))
+    base_view = patched_view = None
+    per_patch: list[tuple[TreeView | None, TreeView | None]] = [(None, None)] * len(diffs)
+    base = ""
+    applied = False
+    if repo is not None:
+        base = _choose_base(repo, series, base_rev, skipped)
+        base_view = TreeView(repo, base, label="base")
+        results = repo.apply_series(base, [(p.msgid, p.index, p.body, d.paths)
+                                           for p, d in zip(series.patches, diffs)])
+        failed = next((r for r in results if not r.ok), None)
+        if failed is None:
+            applied = True
+            views = [base_view]
+            for r in results:
+                views.append(base_view.with_overlay(r.overlay, f"after {r.index}"))
+            per_patch = [(views[i], views[i + 1]) for i in range(len(diffs))]
+            patched_view = views[-1]
+        else:
+            d = diffs[[p.msgid for p in series.patches].index(failed.msgid)]
+            skipped.append(Skipped("apply", describe_apply_failure(d, failed.error),
+                                   failed.msgid))
+            skipped.append(Skipped("whole-tree checks", "the series does not apply to "
+                                   f"{base[:12]}; only checks on the diff and the base ran"))
+    else:
+        skipped.append(Skipped("whole-tree checks", "no tree: diff-only mode"))
+    touched: set[tuple[str, str]] = set()
+    for d, (before, after) in zip(diffs, per_patch):
+        map_functions(d, before.read if before else None, after.read if after else None)
+        touched |= {(h.path, fn) for h in d.hunks() for fn in h.functions}
+    contexts = [Context(series=series, patch=p, diff=d, diffs=diffs,
+                        base=base_view if applied else None, patched=patched_view,
+                        before_patch=b, after_patch=a, touched=touched)
+                for p, d, (b, a) in zip(series.patches, diffs, per_patch)]
+    findings, rule_skips = run_rules(rules, contexts)
+    skipped.extend(rule_skips)
+    if simulate:
+        from reviewbot.simlink import attach_simulation
+        skipped.extend(attach_simulation(findings, patched_view))
+    else:
+        skipped.append(Skipped("simulation", "--no-simulate given"))
+    cover = series.cover
+    infos = [PatchInfo(msgid=p.msgid, subject=p.subject, index=p.index, total=p.total,
+                       author=p.author, files=d.paths,
+                       functions=sorted({f"{h.path}:{fn}" for h in d.hunks()
+                                         for fn in h.functions}))
+             for p, d in zip(series.patches, diffs)]
+    if cover is not None:
+        infos.insert(0, PatchInfo(msgid=cover.msgid, subject=cover.subject, index=0,
+                                  total=cover.total, author=cover.author))
+    return Report(series_subject=series.subject, series_msgid=series.msgid,
+                  revision=series.revision, patches=infos, base=base,
+                  mode="tree" if applied else "diff-only", findings=findings,
+                  skipped=skipped, applied=applied).sorted()
+
+
+def _choose_base(repo: Repo, series: Series, base_rev: str | None,
+                 skipped: list[Skipped]) -> str:
+    if series.base_commit:
+        found = repo.resolve(series.base_commit)
+        if found:
+            return found
+        skipped.append(Skipped("base-commit", f"base-commit {series.base_commit} is not in the "
+                               "tree; using " + (base_rev or "HEAD")))
+    rev = base_rev or "HEAD"
+    found = repo.resolve(rev)
+    if not found:
+        raise ReviewbotError(rev, f"no such commit in {repo.path}")
+    return found
+
+
+def describe_apply_failure(d: PatchDiff, error: str) -> str:
+    """Name the patch, file and hunk `git apply` stopped at, in one line."""
+    p = d.patch
+    m = re.search(r"patch failed: (.+?):(\d+)", error)
+    if m:
+        path, start = m.group(1), int(m.group(2))
+        for f in d.files:
+            if f.path == path:
+                for h in f.hunks:
+                    if h.source_start == start:
+                        return (f"patch {p.index}/{p.total} does not apply: {path} hunk "
+                                f"#{h.index} ({h.header})")
+        return f"patch {p.index}/{p.total} does not apply: {path} at line {start}"
+    first = next((ln for ln in error.splitlines() if ln.startswith("error:")), error.strip())
+    return f"patch {p.index}/{p.total} does not apply: {' '.join(first.split())}"

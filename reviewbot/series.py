@@ -1,0 +1,119 @@
+"""Turn the messages of a thread into one patch series: cover letter, patches in order, revision,
+trailers and `base-commit:`, with b4's own series assembly."""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import getaddresses
+
+from reviewbot.errors import ReviewbotError
+
+BASE_COMMIT = re.compile(r"^base-commit:\s*([0-9a-f]{7,40})\s*$", re.M)
+
+
+@dataclass
+class Patch:
+    msgid: str
+    subject: str            # as sent, with its [PATCH vN n/m] prefix
+    title: str              # the subject without prefix
+    index: int              # n of n/m (0: cover letter)
+    total: int
+    author: str             # "Name <addr>"
+    author_email: str
+    date: str
+    body: str               # decoded body: changelog, ---, diffstat, diff
+    headers: dict[str, str] = field(default_factory=dict)
+    recipients: list[str] = field(default_factory=list)   # To + Cc addresses as sent
+    references: list[str] = field(default_factory=list)
+    trailers: list[str] = field(default_factory=list)
+
+    @property
+    def changelog(self) -> str:
+        """The commit message: everything before the first `---` line."""
+        return re.split(r"^---\s*$", self.body, maxsplit=1, flags=re.M)[0]
+
+    @property
+    def has_diff(self) -> bool:
+        return bool(re.search(r"^(diff --git |--- \S)", self.body, re.M))
+
+
+@dataclass
+class Series:
+    subject: str
+    revision: int
+    total: int
+    cover: Patch | None
+    patches: list[Patch]
+    base_commit: str | None
+    complete: bool
+    revisions: list[int]
+    followups: list[Patch] = field(default_factory=list)
+
+    @property
+    def msgid(self) -> str:
+        return (self.cover or self.patches[0]).msgid
+
+
+def _patch_from(lmsg, index: int, total: int) -> Patch:
+    msg: EmailMessage = lmsg.msg
+    headers = {k: str(v) for k, v in msg.items()}
+    rcpts = [addr for _n, addr in getaddresses(msg.get_all("to", []) + msg.get_all("cc", []))
+             if addr]
+    author = f"{lmsg.fromname} <{lmsg.fromemail}>" if lmsg.fromname else lmsg.fromemail
+    return Patch(msgid=lmsg.msgid, subject=" ".join(lmsg.full_subject.split()),
+                 title=" ".join(lmsg.subject.split()), index=index, total=total, author=author,
+                 author_email=lmsg.fromemail, date=str(msg.get("date", "")), body=lmsg.body,
+                 headers=headers, recipients=rcpts, references=list(lmsg.references or []),
+                 trailers=[f"{t.name}: {t.value}" for t in lmsg.trailers])
+
+
+def parse_series(messages: list[EmailMessage], revision: int | None = None,
+                 where: str = "thread", allow_incomplete: bool = False) -> Series:
+    """Assemble the newest revision (or `revision`) of the series in `messages`."""
+    import b4
+    logging.getLogger("b4").setLevel(logging.CRITICAL)
+    lmbx = b4.LoreMailbox()
+    for msg in messages:
+        try:
+            lmbx.add_message(msg)
+        except Exception:   # a message without Message-ID or with a broken header: not a patch
+            continue
+    if not lmbx.series:
+        raise ReviewbotError(where, "no patch in this thread")
+    revisions = sorted(lmbx.series)
+    if revision is not None and revision not in lmbx.series:
+        have = ", ".join(f"v{r}" for r in revisions)
+        raise ReviewbotError(where, f"no revision v{revision} in this thread (it has {have})")
+    lser = lmbx.get_series(revision, codereview_trailers=False, reroll=False)
+    if lser is None:
+        raise ReviewbotError(where, "no patch in this thread")
+    total = lser.expected
+    missing = [i for i in range(1, total + 1) if lser.patches[i] is None]
+    if missing and not allow_incomplete:
+        names = ", ".join(f"{i}/{total}" for i in missing)
+        raise ReviewbotError(where, f"series v{lser.revision} is missing patch {names}")
+    patches = [_patch_from(lser.patches[i], i, total) for i in range(1, total + 1)
+               if lser.patches[i] is not None]
+    for p in patches:
+        if not p.has_diff:
+            raise ReviewbotError(p.msgid, f"patch {p.index}/{total} carries no diff")
+    cover = _patch_from(lser.patches[0], 0, total) if lser.patches[0] is not None else None
+    base = lser.base_commit
+    if not base:
+        for p in ([cover] if cover else []) + patches:
+            m = BASE_COMMIT.search(p.body)
+            if m:
+                base = m.group(1)
+                break
+    subject = (cover.title if cover else patches[0].title) if patches else lser.subject
+    followups = []
+    for fm in lmbx.followups:
+        try:
+            followups.append(_patch_from(fm, -1, total))
+        except Exception:
+            continue
+    return Series(subject=subject, revision=lser.revision, total=total, cover=cover,
+                  patches=patches, base_commit=base, complete=not missing,
+                  revisions=revisions, followups=followups)
