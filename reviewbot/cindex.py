@@ -77,15 +77,7 @@ def _types_down(node) -> set[str]:
 
 def members_from_hunk(section: str, added: list[str], path: str, line: int) -> list[Member]:
     """Diff-only mode: members added inside the struct the hunk header names."""
-    sect = cparse.parse(section.encode()).root_node
-    sname = ""
-    stack = [sect]
-    while stack:
-        n = stack.pop(0)
-        if n.type == "struct_specifier" and n.child_by_field_name("name") is not None:
-            sname = text(n.child_by_field_name("name"))
-            break
-        stack.extend(n.named_children)
+    sname = cparse.struct_from_section(section)
     if not sname:
         return []
     body = ("struct __rb_probe {\n" + "\n".join(added) + "\n};\n").encode()
@@ -100,14 +92,25 @@ def struct_member_order(src: bytes, struct: str) -> list[str]:
         if node.type == "struct_specifier" and node.child_by_field_name("body") is not None:
             nn = node.child_by_field_name("name")
             if nn is not None and text(nn) == struct:
-                names = []
-                for fd in node.child_by_field_name("body").named_children:
-                    if fd.type == "field_declaration":
-                        for d in fd.children_by_field_name("declarator"):
-                            names.append(cparse.declarator_name(d) or "")
-                return names
+                return _member_names(node.child_by_field_name("body"))
         stack.extend(node.named_children)
     return []
+
+
+def _member_names(body) -> list[str]:
+    """Member names in order, anonymous struct/union members flattened in place."""
+    names = []
+    for fd in body.named_children:
+        if fd.type != "field_declaration":
+            continue
+        decls = fd.children_by_field_name("declarator")
+        if not decls:
+            t = fd.child_by_field_name("type")
+            if t is not None and t.child_by_field_name("body") is not None:
+                names.extend(_member_names(t.child_by_field_name("body")))
+        for d in decls:
+            names.append(cparse.declarator_name(d) or "")
+    return names
 
 
 # --- construction sites ----------------------------------------------------------------------
@@ -417,7 +420,7 @@ class _Flow:
         if t == "call_expression":
             fn = text(node.child_by_field_name("function"))
             args = node.child_by_field_name("arguments")
-            if fn in ("memset", "memzero_explicit") and args is not None and args.named_children \
+            if fn in ("memset", "memzero_explicit", "memcpy", "memmove") and args is not None and args.named_children \
                     and self._is_whole(args.named_children[0]):
                 self.ever_set = True
                 return True
@@ -502,6 +505,9 @@ def flag_roles(src: bytes, path: str, flag: str) -> list[tuple[int, str, str]]:
                 for i, ln in enumerate(text(val).splitlines()):
                     if _word_in(ln, flag):
                         out.append((line_of(val) + i, "", role))
+            continue
+        if node.type == "enumerator" and text(node.child_by_field_name("name")) == flag:
+            out.append((line_of(node), "", "definition"))
             continue
         if node.type == "identifier" and text(node) == flag:
             out.append((line_of(node), _enclosing_function(node), _role(node)))

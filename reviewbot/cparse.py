@@ -93,16 +93,36 @@ def function_at(src: bytes, line: int) -> str:
 
 
 def name_from_section(section: str) -> str:
-    """The function a hunk header's section text names (`static int foo(...`), via the parser."""
+    """The function a hunk header's section text names (`static int foo(int a,`), via the
+    parser; the header is cut at 80 columns by git, so it is closed off before parsing."""
     section = section.strip()
-    if not section:
+    if not section or "(" not in section:
         return ""
-    tree = tree_sitter.Parser(C).parse(mask(section.encode()))
+    for tail in ("", ")", ");", "0);"):
+        tree = tree_sitter.Parser(C).parse(mask((section + tail).encode()))
+        stack = [tree.root_node]
+        while stack:
+            node = stack.pop(0)
+            if node.type == "function_declarator":
+                name = declarator_name(node.child_by_field_name("declarator"))
+                if name:
+                    return name
+            stack.extend(node.children)
+    return ""
+
+
+def struct_from_section(section: str) -> str:
+    """`struct x {` in a hunk header names the struct whose body the hunk is in."""
+    section = section.strip()
+    if not section.endswith("{"):
+        return ""
+    tree = tree_sitter.Parser(C).parse((section + "};").encode())
     stack = [tree.root_node]
     while stack:
         node = stack.pop(0)
-        if node.type == "function_declarator":
-            return declarator_name(node.child_by_field_name("declarator")) or ""
+        if node.type == "struct_specifier" and node.child_by_field_name("body") is not None \
+                and node.child_by_field_name("name") is not None:
+            return text(node.child_by_field_name("name"))
         stack.extend(node.named_children)
     return ""
 

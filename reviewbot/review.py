@@ -81,13 +81,20 @@ def build_report(args) -> Report:
         target = args.msgid
         _msgid, messages = fetch_thread(target, mbox=mbox, inbox=args.inbox)
         where = target or mbox or "thread"
-        series = parse_series(messages, revision=args.revision, where=where)
+        series = parse_series(messages, revision=args.revision, where=where,
+                              allow_incomplete=True)
         repo = None
         if not args.no_tree:
             if tree_dir:
                 repo = Repo(tree_dir)
             else:
                 repo = _cwd_repo()
+        if repo is not None and not series.complete:
+            have = {p.index for p in series.patches}
+            gone = ", ".join(f"{i}/{series.total}" for i in range(1, series.total + 1)
+                             if i not in have)
+            raise ReviewbotError(where, f"series v{series.revision} is missing patch {gone}; it "
+                                 "cannot be applied (--no-tree reviews the patches present)")
         rules = load_rules(args.rules.split(",") if args.rules else None)
         report = review_series(series, repo, base_rev=args.base, rules=rules,
                                simulate=not args.no_simulate)
@@ -118,8 +125,10 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
     diffs = [parse_patch(p) for p in series.patches]
     skipped: list[Skipped] = []
     if not series.complete:
-        skipped.append(Skipped("series", f"the series is incomplete: {len(series.patches)} of "
-                                         f"{series.total} patches present"))
+        have = ", ".join(f"{p.index}/{p.total}" for p in series.patches)
+        skipped.append(Skipped("series", f"the series is incomplete: only {have} of "
+                                         f"{series.total} patches are in the thread; "
+                                         "those are reviewed alone"))
     base_view = patched_view = None
     per_patch: list[tuple[TreeView | None, TreeView | None]] = [(None, None)] * len(diffs)
     base = ""

@@ -58,7 +58,7 @@ class Repo:
             _sha, kind, _size, data = self.repo.git.get_object_data(spec)
         except (git.GitCommandError, ValueError):
             data, kind = None, None
-        if kind != "blob":
+        if kind not in ("blob", b"blob"):
             data = None
         if re.fullmatch(r"[0-9a-f]{40}", spec):
             self._blob_cache[spec] = data

@@ -11,7 +11,8 @@ from reviewbot.engine import Context
 from reviewbot.findings import Finding, Site
 
 FLAG = re.compile(r"\bVM_FAULT_[A-Z0-9_]+\b")
-DEFINE = re.compile(r"^\s*#\s*define\s+(VM_FAULT_[A-Z0-9_]+)\b")
+# a definition: `#define VM_FAULT_X ...` (older trees) or an enumerator `VM_FAULT_X = ...`
+DEFINE = re.compile(r"^\s*(?:#\s*define\s+(VM_FAULT_[A-Z0-9_]+)\b|(VM_FAULT_[A-Z0-9_]+)\s*=[^=])")
 DOCS = ("Documentation/filesystems/locking.rst", "Documentation/filesystems/Locking")
 CHECK_TREE = "fault-contract: producers and consumers in the whole tree"
 
@@ -31,7 +32,7 @@ def contract_changes(ctx: Context) -> dict[str, list[tuple[str, str, int, str]]]
         for ln, t in h.added + h.removed:
             m = DEFINE.match(t)
             if m:
-                out.setdefault(m.group(1), []).append(
+                out.setdefault(m.group(1) or m.group(2), []).append(
                     ("its definition changes", h.path, ln, ""))
         # a test of a bit that is new, not just moved or re-indented: callers act differently
         for ln, t in h.added:
@@ -161,7 +162,7 @@ class FaultContract:
         sites = []
         for pd in ctx.diffs:
             for h in pd.hunks():
-                for ln, t in h.added + [(b, t) for b, _p, t in h.context]:
+                for ln, t in h.added + [(p, t) for _b, p, t in h.context]:
                     if flag in FLAG.findall(t):
                         src = ("int __rb_probe(void)\n{\n" + t + "\n}\n").encode()
                         roles = [r for _l, _f, r in cindex.flag_roles(src, h.path, flag)] \

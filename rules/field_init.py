@@ -81,14 +81,7 @@ class FieldInit:
         order = cindex.struct_member_order(defsrc, m.struct) if defsrc else []
         if m.name not in order:
             return   # this tree has no such member (the base, before the series)
-        sites: list[tuple[cindex.ConstructionSite, str, str, bytes]] = []
-        for path in candidate_files(tree, m.struct):
-            src = tree.read(path)
-            if src is None:
-                continue
-            for cs in cindex.construction_sites(src, path, m.struct):
-                status, detail = cindex.field_status(src, cs, m.name, order)
-                sites.append((cs, status, detail, src))
+        sites = scan_sites(tree, m.struct, m.name, order)
         site_list = [Site(cs.file, cs.line, cs.function, status, (cs.file, cs.function)
                           in ctx.touched, f"{cs.kind} of {cs.var}: {detail}")
                      for cs, status, detail, _src in sites]
@@ -112,12 +105,25 @@ class FieldInit:
                 fix=suggest_fix(src, cs, m, detail))
 
 
+def scan_sites(tree, struct: str, member: str, order: list[str]
+               ) -> list[tuple[cindex.ConstructionSite, str, str, bytes]]:
+    """Every construction site of `struct` in the tree, with the member's status there."""
+    sites = []
+    for path in candidate_files(tree, struct):
+        src = tree.read(path)
+        if src is None:
+            continue
+        for cs in cindex.construction_sites(src, path, struct):
+            status, detail = cindex.field_status(src, cs, member, order)
+            sites.append((cs, status, detail, src))
+    return sites
+
+
 def candidate_files(tree, struct: str) -> list[str]:
     """Files that can construct a `struct <struct>`: a non-pointer mention, or a pointer plus an
     allocation sized by it or a copy through it. Keeps parsing to the files that matter."""
     nonptr = re.compile(r"struct\s+" + re.escape(struct) + r"\s*(?:[A-Za-z_(){]|\)\s*\{)")
-    ptr_alloc = re.compile(r"(?:" + "|".join(sorted(cindex.ZEROING_ALLOCS | cindex.PLAIN_ALLOCS))
-                           + r")\s*\(\s*sizeof\s*\(\s*\*|^\s*\*\s*\w+\s*=[^=]", re.M)
+    ptr = re.compile(r"struct\s+" + re.escape(struct) + r"\s*\*\s*(?:const\s+)?(\w+)")
     by_file: dict[str, list[str]] = {}
     for path, _ln, line in tree.grep_word(struct, ("*.c", "*.h")):
         by_file.setdefault(path, []).append(line)
@@ -126,8 +132,15 @@ def candidate_files(tree, struct: str) -> list[str]:
         if any(nonptr.search(ln.split("//")[0]) for ln in lines):
             out.append(path)
             continue
+        names = sorted({n for ln in lines for n in ptr.findall(ln)})
+        if not names:
+            continue
+        alt = "|".join(map(re.escape, names))
+        # only a pointer to it here: an allocation sized by it, or a copy through it
+        through = re.compile(r"sizeof\s*\(?\s*\*\s*(?:" + alt + r")\b|^\s*\*\s*(?:" + alt
+                             + r")\s*=[^=]", re.M)
         src = tree.read(path)
-        if src is not None and ptr_alloc.search(src.decode("utf-8", "replace")):
+        if src is not None and through.search(src.decode("utf-8", "replace")):
             out.append(path)
     return out
 
