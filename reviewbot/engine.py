@@ -40,6 +40,7 @@ class Context:
     side: str = "patched"
     touched: set[tuple[str, str]] = field(default_factory=set)   # (file, function) the series changes
     skipped: list[Skipped] = field(default_factory=list)
+    shared: dict = field(default_factory=dict)   # one dict for the whole series: series-wide memo
 
     @property
     def tree(self) -> TreeView | None:

@@ -158,9 +158,10 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
     for d, (before, after) in zip(diffs, per_patch):
         map_functions(d, before.read if before else None, after.read if after else None)
         touched |= {(h.path, fn) for h in d.hunks() for fn in h.functions}
+    shared: dict = {}
     contexts = [Context(series=series, patch=p, diff=d, diffs=diffs,
                         base=base_view if applied else None, patched=patched_view,
-                        before_patch=b, after_patch=a, touched=touched)
+                        before_patch=b, after_patch=a, touched=touched, shared=shared)
                 for p, d, (b, a) in zip(series.patches, diffs, per_patch)]
     findings, rule_skips = run_rules(rules, contexts)
     skipped.extend(rule_skips)

@@ -21,10 +21,11 @@ def _norm(line: str) -> str:
     return " ".join(line.split())
 
 
-def contract_changes(ctx: Context) -> dict[str, list[tuple[str, str, int, str]]]:
-    """flag -> [(reason, file, line, function)] for the bits this patch changes the meaning of."""
-    out: dict[str, list[tuple[str, str, int, str]]] = {}
-    changelog_flags = set(FLAG.findall(ctx.patch.changelog))
+def contract_changes(ctx: Context) -> dict[str, list[tuple[int, str, str, int, str]]]:
+    """flag -> [(rank, reason, file, line, function)], best evidence first, for the bits this
+    patch changes the meaning of."""
+    out: dict[str, list[tuple[int, str, str, int, str]]] = {}
+    changelog_flags = meaning_flags(ctx.patch.changelog)
     for h in ctx.diff.hunks():
         fn = h.functions[0] if h.functions else ""
         removed = {_norm(t) for _l, t in h.removed}
@@ -33,28 +34,50 @@ def contract_changes(ctx: Context) -> dict[str, list[tuple[str, str, int, str]]]
             m = DEFINE.match(t)
             if m:
                 out.setdefault(m.group(1) or m.group(2), []).append(
-                    ("its definition changes", h.path, ln, ""))
+                    (0, "its definition changes", h.path, ln, ""))
         # a test of a bit that is new, not just moved or re-indented: callers act differently
         for ln, t in h.added:
             if _norm(t) not in removed and not DEFINE.match(t):
                 for flag in _tested(t):
                     out.setdefault(flag, []).append(
-                        (f"the patch adds a test of it in {fn or h.path}()", h.path, ln, fn))
+                        (1, f"a new test of it in {fn or h.path}()", h.path, ln, fn))
         for ln, t in h.removed:
             if _norm(t) not in added and not DEFINE.match(t):
                 for flag in _tested(t):
                     out.setdefault(flag, []).append(
-                        (f"the patch removes a test of it in {fn or h.path}()", h.path,
+                        (1, f"a test of it removed from {fn or h.path}()", h.path,
                          h.target_start, fn))
         # the changelog gives a bit a new meaning and the patch changes code acting on it
-        visible = {flag for _k, t in h.lines for flag in FLAG.findall(t)}
+        in_hunk = {flag for _k, t in h.lines for flag in FLAG.findall(t)}
+        in_fn: set[str] = set()
         if ctx.after_patch is not None and h.functions and is_c(h.path):
             src = ctx.after_patch.read(h.path) or b""
-            visible |= {flag for flag, fn2, _r in _roles_any(src, h.path) if fn2 in h.functions}
-        for flag in sorted(changelog_flags & visible):
-            out.setdefault(flag, []).append(
-                (f"the changelog describes a new way to use it and the patch changes "
-                 f"{fn or h.path}(), which handles it", h.path, h.first_line, fn))
+            in_fn = {flag for flag, fn2, _r in _roles_any(src, h.path) if fn2 in h.functions}
+        for flag in sorted(changelog_flags & (in_hunk | in_fn)):
+            if fn:
+                out.setdefault(flag, []).append(
+                    (2 if flag in in_hunk else 3, f"the changelog gives it a new meaning and "
+                     f"{fn}() handles it", h.path, h.first_line, fn))
+    return {flag: sorted(set(r)) for flag, r in out.items()}
+
+
+MEANING = re.compile(r"\b(?:allow|may (?:now )?return|can now|now returns?|instead of|in place of|"
+                     r"means?|meaning|indicat\w*|signals?)\b", re.I)
+
+
+def meaning_flags(changelog: str) -> set[str]:
+    """Bits the changelog gives a new meaning: named in a sentence that allows, redefines or
+    qualifies a return of them (`Allow it to return X with ...`, `X now means ...`)."""
+    out = set()
+    flat = " ".join(changelog.split())
+    for sentence in re.split(r"(?<=[.!?])\s+", flat):
+        flags = FLAG.findall(sentence)
+        if not flags:
+            continue
+        for flag in flags:
+            if MEANING.search(sentence) or re.search(r"\breturn\w*\s+" + flag + r"\s+with\b",
+                                                     sentence):
+                out.add(flag)
     return out
 
 
@@ -102,8 +125,8 @@ class FaultContract:
         changes = contract_changes(ctx)
         for flag in sorted(changes):
             reasons = changes[flag]
-            _r, file, line, fn = reasons[0]
-            why = "; ".join(dict.fromkeys(r for r, *_x in reasons))
+            _rank, _why, file, line, fn = reasons[0]
+            why = "; ".join(dict.fromkeys(r for _k, r, *_x in reasons))
             if ctx.tree is None:
                 ctx.skip(CHECK_TREE, f"no kernel tree: producers and consumers of {flag} "
                                      "outside the diff are not listed")
@@ -123,9 +146,11 @@ class FaultContract:
                 line=line, function=fn, sites=sites,
                 message=f"changes what {flag} means ({why}); {extra}",
                 key=f"{flag}:change",
-                details={"flag": flag, "reasons": [r for r, *_x in reasons],
+                details={"flag": flag, "reasons": list(dict.fromkeys(r for _k, r, *_x in reasons)),
                          "untouched_consumers": untouched_c})
-            if not _doc_updated(ctx, flag):
+            first = ("fault-contract:documentation", flag)
+            if not _doc_updated(ctx, flag) and ctx.shared.setdefault(first, ctx.patch.msgid) \
+                    == ctx.patch.msgid:
                 doc = next((d for d in DOCS if ctx.tree is not None and ctx.tree.exists(d)),
                            DOCS[0])
                 dline = 0

@@ -1,0 +1,142 @@
+"""`reviewbot review` on the bundled corpus and on the real 2014 thread: what a reviewer reads."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "threads"
+COW_2014 = SHARED / "C01-v11-04-21-mm-allow-page-fault-handlers-to-perform-the-cow.mbox"
+GFP_2014 = SHARED / "N1-gfp_mask-field-rfc-2-8-all-sites-updated.mbox"
+
+
+def reviewbot(*args, cwd=None, env=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([sys.executable, "-m", "reviewbot", *args], capture_output=True,
+                          text=True, cwd=cwd or "/", env=e, timeout=300)
+
+
+def review_json(*args, **kw):
+    r = reviewbot("review", "--format", "json", *args, **kw)
+    assert r.returncode in (0, 1), r.stderr
+    return r.returncode, json.loads(r.stdout)
+
+
+@pytest.fixture(scope="module")
+def cow():
+    return review_json("--bundled", "cow", "--no-simulate")
+
+
+def test_bundled_cow_lists_every_vm_fault_site(cow):
+    rc, rep = cow
+    assert rc == 1 and rep["series"]["mode"] == "tree" and rep["series"]["applied"]
+    assert rep["series"]["revision"] == 2
+    fi = [f for f in rep["findings"] if f["rule"] == "field-init"]
+    assert [f["function"] for f in fi] == ["do_fault_around"]
+    sites = {(s["function"], s["status"]) for s in fi[0]["sites"]}
+    # the corpus README's ground truth: 3 declarations, 1 brace initializer, 1 kzalloc
+    assert ("do_page_mkwrite", "set") in sites and ("__do_fault", "set") in sites
+    assert ("do_fault_around", "not set before escape") in sites
+    assert {st for _f, st in sites} == {"set", "implicitly zero", "not set before escape"}
+    assert len(fi[0]["sites"]) == 5
+    touched = {s["function"] for s in fi[0]["sites"] if s["touched"]}
+    assert {"do_page_mkwrite", "__do_fault"} <= touched and "do_fault_around" not in touched
+    assert fi[0]["introduced"] is True
+    assert "vmf.cow_page = NULL;" in fi[0]["fix"]
+
+
+def test_bundled_cow_flags_the_locked_contract_with_every_producer_and_consumer(cow):
+    _rc, rep = cow
+    fc = [f for f in rep["findings"] if f["rule"] == "fault-contract"]
+    change = [f for f in fc if f["key"] == "VM_FAULT_LOCKED:change"]
+    assert change, "the VM_FAULT_LOCKED change is not flagged"
+    roles = {(s["file"], s["function"], s["status"]) for s in change[0]["sites"]}
+    assert ("mm/memory.c", "__do_fault", "consumer") in roles
+    assert ("mm/filemap.c", "filemap_fault", "producer") in roles
+    docs = [f for f in fc if f["key"] == "VM_FAULT_LOCKED:documentation"]
+    assert len(docs) == 1 and docs[0]["file"] == "Documentation/filesystems/Locking"
+    assert not [f for f in fc if "NOPAGE" in f["key"]], "a bit the series does not redefine"
+
+
+def test_missing_init_is_found_at_do_page_mkwrite():
+    rc, rep = review_json("--bundled", "cow-missing-init", "--no-simulate")
+    assert rc == 1
+    bad = {f["function"] for f in rep["findings"] if f["rule"] == "field-init"}
+    assert bad == {"do_page_mkwrite", "do_fault_around"}
+
+
+def test_clean_series_is_silent():
+    r = reviewbot("review", "--bundled", "clean", "--no-simulate")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "no findings" in r.stdout
+
+
+def test_revision_option_picks_v1():
+    _rc, rep = review_json("--bundled", "cow", "--revision", "1", "--no-simulate")
+    assert rep["series"]["revision"] == 1
+    bad = {f["function"] for f in rep["findings"] if f["rule"] == "field-init"}
+    assert "do_page_mkwrite" in bad
+
+
+def test_output_is_byte_identical_run_to_run():
+    a = reviewbot("review", "--bundled", "cow", "--format", "json", "--no-simulate").stdout
+    b = reviewbot("review", "--bundled", "cow", "--format", "json", "--no-simulate").stdout
+    assert a == b and a
+
+
+def test_text_output_has_checkpatch_shape(cow):
+    r = reviewbot("review", "--bundled", "cow-missing-init", "--no-simulate")
+    assert r.returncode == 1
+    assert "WARNING:FIELD_INIT:" in r.stdout
+    assert "#" in r.stdout and "FILE: mm/memory.c:" in r.stdout
+    assert "total: 0 errors," in r.stdout
+
+
+def test_real_2014_thread_diff_only_reports_the_diff_and_lists_skips(tmp_path):
+    rc, rep = review_json("--mbox", str(COW_2014), cwd=tmp_path)
+    assert rc == 1 and rep["series"]["mode"] == "diff-only"
+    fi = [f for f in rep["findings"] if f["rule"] == "field-init"]
+    assert fi and fi[0]["details"] == {"struct": "vm_fault", "member": "cow_page"}
+    assert {s["function"] for s in fi[0]["sites"]} == {"do_page_mkwrite", "__do_fault"}
+    fc = [f for f in rep["findings"] if f["key"] == "VM_FAULT_LOCKED:change"]
+    assert fc and fc[0]["function"] == "__do_fault"
+    checks = {s["check"] for s in rep["skipped"]}
+    assert "field-init: construction sites in the whole tree" in checks
+    assert "fault-contract: producers and consumers in the whole tree" in checks
+    assert "whole-tree checks" in checks
+
+
+def test_gfp_mask_thread_reports_nothing_missing(tmp_path):
+    rc, rep = review_json("--mbox", str(GFP_2014), cwd=tmp_path)
+    assert not [f for f in rep["findings"] if f["severity"] != "info"]
+    assert not [f for f in rep["findings"] if f["rule"] == "fault-contract"]
+
+
+def test_user_checkout_is_untouched(tmp_path):
+    from reviewbot import corpus
+    tree = tmp_path / "tree"
+    head = corpus.build_tree_repo(tree)
+    before = subprocess.run(["git", "status", "--porcelain"], cwd=tree, capture_output=True,
+                            text=True).stdout
+    index_mtime = (tree / ".git" / "index").stat().st_mtime_ns
+    rc, rep = review_json("--mbox", str(corpus.thread_path("cow")), "--tree", str(tree),
+                          "--no-simulate")
+    assert rc == 1 and rep["series"]["base"] == head
+    assert subprocess.run(["git", "rev-parse", "HEAD"], cwd=tree, capture_output=True,
+                          text=True).stdout.strip() == head
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=tree, capture_output=True,
+                          text=True).stdout == before
+    assert (tree / ".git" / "index").stat().st_mtime_ns == index_mtime
+
+
+def test_rules_are_listed_with_their_docs():
+    r = reviewbot("rules")
+    assert r.returncode == 0
+    assert "field-init" in r.stdout and "fault-contract" in r.stdout
+    assert "vmf.cow_page = NULL" in r.stdout   # from field_init.md
