@@ -1,1 +1,15 @@
-"""sim stage of reviewbot."""
+"""sim stage of reviewbot: run the tree's fault-path C against the XIP/DAX model and
+explore thread interleavings; simulate() is the entry point."""
+from __future__ import annotations
+
+from .result import SimResult
+
+__all__ = ["simulate", "SimResult", "DEFAULT_BOUNDS"]
+
+DEFAULT_BOUNDS = {"preemptions": 2, "max_states": 200000, "max_seconds": 60.0, "max_depth": 400, "por": True,
+                  "exhaustive": True}
+
+
+def simulate(read_file, scenario=None, bounds=None) -> SimResult:
+    from .run import simulate as _sim
+    return _sim(read_file, scenario, bounds)

@@ -1,0 +1,249 @@
+"""Explorer: stateful DFS with state hashing and sleep sets (default), and a
+preemption-bounded 0-1 BFS that yields minimal-preemption counterexamples."""
+from __future__ import annotations
+
+import sys
+import time
+from collections import deque
+
+from . import invariants, world
+from .interp import Ctx, Incomplete, NeedChoice, Thread, Violation, run
+from .prims import Blocked, I7
+
+
+class Outcome:
+    __slots__ = ("state", "events", "access", "violation", "incomplete")
+
+    def __init__(self, state, events, access, violation=None, incomplete=None):
+        self.state, self.events, self.access = state, events, access
+        self.violation, self.incomplete = violation, incomplete
+
+
+class Stop(Exception):
+    def __init__(self, kind, detail, path):
+        self.kind, self.detail, self.path = kind, detail, path
+
+
+class Engine:
+    def __init__(self, prog, names):
+        self.prog, self.names = prog, names
+        self.cfg = prog.cfg
+        self.covered = set()
+        self.not_modelled = set()
+        self.steps = 0
+
+    def initial(self, thread_specs):
+        w = world.initial(self.cfg)
+        threads = []
+        for tid, (name, fname, args) in enumerate(thread_specs):
+            fn = self.prog.func(fname)
+            th = Thread()
+            from .interp import Frame
+            from .values import UNINIT
+            locals_ = [UNINIT] * fn.nslots
+            locals_[:len(args)] = args
+            th.name, th.frames, th.held, th.done, th.phase, th.ret = name, [Frame(fn, 0, locals_, None, 0, None)], [], False, 0, 0
+            ctx = Ctx(self.prog, w, th, tid, ())
+            run(ctx, first_visible_done=True)
+            self.not_modelled |= ctx.not_modelled
+            threads.append(th.freeze())
+        return (world.freeze(w), tuple(threads))
+
+    def step(self, state, tid):
+        """All outcomes of one step of thread tid, or [] if it is finished or blocked."""
+        wf, ths = state
+        if ths[tid][3]:
+            return []
+        out = []
+        pending = [()]
+        while pending:
+            ch = pending.pop()
+            w = world.thaw(wf)
+            th = Thread.thaw(self.prog, ths[tid])
+            ctx = Ctx(self.prog, w, th, tid, ch)
+            self.steps += 1
+            try:
+                run(ctx)
+            except NeedChoice as nc:
+                pending.extend(ch + (i,) for i in reversed(range(nc.n)))
+                continue
+            except Blocked:
+                return []
+            except Violation as v:
+                self._absorb(ctx)
+                if v.inv == "incomplete":
+                    out.append(Outcome(None, ctx.events, frozenset(ctx.access), incomplete=v.msg))
+                else:
+                    ctx.events.append((ctx.th.frames[-1].fn.path if ctx.th.frames else "", ctx.cur_line,
+                                       ctx.th.frames[-1].fn.name if ctx.th.frames else "", "VIOLATION: " + v.msg))
+                    out.append(Outcome(None, ctx.events, frozenset(ctx.access), violation=(v.inv, v.msg)))
+                continue
+            except Incomplete as e:
+                self._absorb(ctx)
+                out.append(Outcome(None, ctx.events, frozenset(ctx.access), incomplete=str(e)))
+                continue
+            self._absorb(ctx)
+            nths = list(ths)
+            nths[tid] = th.freeze()
+            ns = (world.freeze(w), tuple(nths))
+            bad = invariants.check_always(self.cfg, w)
+            if bad is None and all(t[3] for t in nths):
+                bad = invariants.check_final(self.cfg, w)
+            if bad is not None:
+                ctx.events.append(("", 0, "", "VIOLATION: " + bad[1]))
+                out.append(Outcome(None, ctx.events, frozenset(ctx.access), violation=bad))
+                continue
+            out.append(Outcome(ns, ctx.events, frozenset(ctx.access)))
+        return out
+
+    def _absorb(self, ctx):
+        self.covered |= ctx.covered
+        self.not_modelled |= ctx.not_modelled
+
+    def deadlocked(self, state):
+        return not all(t[3] for t in state[1])
+
+    def blocked_desc(self, state):
+        wf, ths = state
+        w = world.thaw(wf)
+        parts = []
+        for t in ths:
+            if not t[3]:
+                fr = t[1][-1]
+                fn = self.prog.func(fr[0])
+                ins = fn.code[fr[1]]
+                parts.append("%s waits in %s() at %s:%d (%s)" % (t[0], fr[0], fn.path, ins[1], ins[5]))
+        held = ["%s holds %s(%s)" % (t[0], n, m) for t in ths for n, m in t[2]]
+        return "; ".join(parts) + ((" while " + ", ".join(held)) if held else "")
+
+
+def _indep(a, b):
+    for mode, x in a:
+        for mode2, y in b:
+            if x == y and (mode == "w" or mode2 == "w"):
+                return False
+    return True
+
+
+class Bounds:
+    def __init__(self, max_states=200000, max_seconds=60.0, max_depth=400, preemptions=None, por=True):
+        self.max_states, self.max_seconds, self.max_depth = max_states, max_seconds, max_depth
+        self.preemptions, self.por = preemptions, por
+
+
+def dfs(engine, s0, bounds):
+    """Exhaustive stateful DFS with sleep sets. Returns (kind, detail, path, stats)."""
+    visited = {}
+    stats = {"states": 0, "transitions": 0}
+    t0 = time.monotonic()
+    path = []
+    sys.setrecursionlimit(max(10000, sys.getrecursionlimit()))
+    n = len(s0[1])
+
+    def visit(s, sleep, depth):
+        old = visited.get(s)
+        if old is not None:
+            if old <= sleep:
+                return
+            sleep = sleep & old
+        visited[s] = sleep
+        if old is None:
+            stats["states"] += 1
+        if stats["states"] > bounds.max_states:
+            raise Stop("incomplete", "state bound %d reached" % bounds.max_states, None)
+        if time.monotonic() - t0 > bounds.max_seconds:
+            raise Stop("incomplete", "time bound %gs reached" % bounds.max_seconds, None)
+        if depth > bounds.max_depth:
+            raise Stop("incomplete", "step bound %d reached" % bounds.max_depth, None)
+        succ = [(t, engine.step(s, t)) for t in range(n)]
+        enabled = [(t, outs) for t, outs in succ if outs]
+        if not enabled:
+            if engine.deadlocked(s):
+                raise Stop("violated", (I7, "deadlock: " + engine.blocked_desc(s)), list(path))
+            return
+        acc = {t: frozenset().union(*(o.access for o in outs)) for t, outs in enabled}
+        sleep_t = {t for t, _ in sleep}
+        done = []
+        for t, outs in enabled:
+            if bounds.por and t in sleep_t:
+                continue
+            for o in outs:
+                stats["transitions"] += 1
+                path.append((t, o.events))
+                if o.violation is not None:
+                    raise Stop("violated", o.violation, list(path))
+                if o.incomplete is not None:
+                    raise Stop("incomplete", o.incomplete, list(path))
+                if bounds.por:
+                    nsleep = frozenset((u, a) for u, a in (set(sleep) | set(done)) if u != t and _indep(a, acc[t]))
+                else:
+                    nsleep = frozenset()
+                visit(o.state, nsleep, depth + 1)
+                path.pop()
+            done.append((t, acc[t]))
+
+    try:
+        visit(s0, frozenset(), 0)
+    except Stop as st:
+        return st.kind, st.detail, st.path, stats
+    return "holds", None, None, stats
+
+
+def bounded(engine, s0, bounds, k):
+    """0-1 BFS over (state, last thread) by preemption count <= k; the first violation
+    popped has the fewest preemptions. Returns (kind, detail, path, stats)."""
+    n = len(s0[1])
+    start = (s0, -1)
+    dist = {start: 0}
+    parent = {start: None}
+    dq = deque([start])
+    stats = {"states": 0, "transitions": 0}
+    seen_states = set()
+    t0 = time.monotonic()
+
+    def rebuild(key, last):
+        path = [last] if last else []
+        while parent[key] is not None:
+            pk, t, ev = parent[key]
+            path.append((t, ev))
+            key = pk
+        path.reverse()
+        return path
+
+    while dq:
+        key = dq.popleft()
+        s, last = key
+        d = dist[key]
+        if s not in seen_states:
+            seen_states.add(s)
+            stats["states"] += 1
+        if stats["states"] > bounds.max_states or time.monotonic() - t0 > bounds.max_seconds:
+            return "incomplete", "bound reached in preemption-bounded search", None, stats
+        succ = [(t, engine.step(s, t)) for t in range(n)]
+        enabled = {t for t, outs in succ if outs}
+        if not enabled:
+            if engine.deadlocked(s):
+                return "violated", (I7, "deadlock: " + engine.blocked_desc(s)), rebuild(key, None), stats
+            continue
+        for t, outs in succ:
+            if not outs:
+                continue
+            cost = 1 if (last != -1 and t != last and last in enabled) else 0
+            nd = d + cost
+            if nd > k:
+                continue
+            for o in outs:
+                stats["transitions"] += 1
+                if o.violation is not None:
+                    return "violated", o.violation, rebuild(key, (t, o.events)), stats
+                if o.incomplete is not None:
+                    return "incomplete", o.incomplete, rebuild(key, (t, o.events)), stats
+                nk = (o.state, t)
+                if nk not in dist or dist[nk] > nd:
+                    dist[nk] = nd
+                    parent[nk] = (key, t, o.events)
+                    if cost:
+                        dq.append(nk)
+                    else:
+                        dq.appendleft(nk)
+    return "holds", None, None, stats

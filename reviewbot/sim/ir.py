@@ -1,0 +1,33 @@
+"""The sim IR: a function is a flat tuple of instructions with integer jump targets.
+
+Instructions (tuples, first item the opcode, second the source line):
+  (EVAL, line, expr)                      side-effecting expression (assignments)
+  (CALL, line, dest, callee, args, text)  a call that is not evaluated inline
+  (BR, line, cond, target_true, target_false)
+  (JMP, line, target, back)
+  (RET, line, expr_or_None)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EVAL, CALL, BR, JMP, RET = "eval", "call", "br", "jmp", "ret"
+
+
+@dataclass(frozen=True)
+class Func:
+    name: str
+    path: str
+    line: int
+    params: list
+    slot_names: list
+    code: tuple
+    error: str | None = None
+
+    @property
+    def nslots(self):
+        return len(self.slot_names)
+
+    def branches(self):
+        """(pc, line) of every conditional branch, for coverage reports."""
+        return [(pc, ins[1]) for pc, ins in enumerate(self.code) if ins[0] == BR]

@@ -1,0 +1,320 @@
+"""A runnable program: the tree's functions and constants, the model C files, the
+primitive table and the model objects (vma, file, mapping, inode, ops) of a scenario."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import cfront, ir, prims
+from .interp import Incomplete, Violation
+from .values import UNINIT, UNKNOWN, is_obj, is_rec, obj, rec_get
+
+TREE_FILES = (
+    "mm/memory.c", "mm/filemap_xip.c", "mm/truncate.c", "mm/filemap.c", "fs/ext2/inode.c",
+    "fs/ext2/ext2.h", "include/linux/fs.h", "include/linux/mm.h", "include/linux/mm_types.h",
+    "include/linux/types.h", "include/linux/pagemap.h", "include/linux/rwsem.h",
+)
+MODEL_DIR = Path(__file__).with_name("model")
+
+# Values a real tree gets from arch headers that a subset may lack.
+FALLBACK_CONSTS = {
+    "PAGE_SHIFT": 12, "PAGE_SIZE": 4096, "PAGE_MASK": ~4095, "PAGE_CACHE_SHIFT": 12,
+    "PAGE_CACHE_SIZE": 4096, "ULONG_MAX": -1, "NULL": 0, "true": 1, "false": 0,
+    "GFP_KERNEL": 0x10, "GFP_HIGHUSER_MOVABLE": 0x200d2,
+    "ENOMEM": 12, "EBUSY": 16, "ENODATA": 61, "EEXIST": 17, "EFAULT": 14, "EINTR": 4,
+    "VM_READ": 1, "VM_WRITE": 2, "VM_SHARED": 8, "VM_MAYREAD": 0x10, "VM_MAYWRITE": 0x20,
+    "VM_MAYSHARE": 0x80, "VM_MIXEDMAP": 0x10000000, "CONFIG_MMU": 1,
+}
+CONFIG = {"CONFIG_MMU", "CONFIG_FS_DAX", "CONFIG_SMP", "CONFIG_64BIT"}
+
+
+class _ConstCtx:
+    """Minimal interpreter context for evaluating macro bodies."""
+
+    def __init__(self, prog):
+        self.prog = prog
+        self.cur_line = 0
+        self.not_modelled = set()
+
+    def violate(self, inv, msg):
+        raise Incomplete("constant expression: " + msg)
+
+
+class Model:
+    """Field reads and writes of the model objects."""
+
+    def __init__(self, prog):
+        self.prog = prog
+
+    def vma_shared(self, vma):
+        return is_obj(vma, "vma") and self.prog.cfg["vmas"][vma[2]][1]
+
+    def vma_loc(self, vma, addr):
+        span = self.prog.cfg["npg"] * prims.PS
+        if type(addr) is not int:
+            raise Incomplete("non-constant address")
+        return (addr // span, (addr % span) >> prims.PAGE_SHIFT)
+
+    def read(self, ctx, o, path):
+        p = self.prog
+        if o == UNKNOWN:
+            return UNKNOWN
+        v = o
+        for f in path or ((),):
+            v = self._field(ctx, v, f)
+        return v
+
+    def _field(self, ctx, o, f):
+        p = self.prog
+        if is_rec(o):
+            return rec_get(o, f) if f != () else o
+        if not is_obj(o):
+            return UNINIT if o == UNINIT else UNKNOWN
+        kind, ident = o[1], o[2]
+        cfg = p.cfg
+        if f == ():
+            if kind == "pteptr":
+                return prims.read_pte(ctx, ident)
+            if kind == "pmd":
+                return 1
+            return o
+        if kind == "vma":
+            span = cfg["npg"] * prims.PS
+            shared = cfg["vmas"][ident][1]
+            flags = p.const("VM_READ") | p.const("VM_WRITE") | p.const("VM_MAYREAD") | p.const("VM_MAYWRITE") \
+                | p.const("VM_MIXEDMAP")
+            if shared:
+                flags |= p.const("VM_SHARED") | p.const("VM_MAYSHARE")
+            table = {"vm_start": ident * span, "vm_end": (ident + 1) * span, "vm_pgoff": 0,
+                     "vm_flags": flags, "vm_mm": obj("mm", "A"), "vm_file": obj("file", None),
+                     "vm_ops": obj("ops", None), "anon_vma": obj("anon_vma", None), "vm_page_prot": 0,
+                     "vm_private_data": 0}
+        elif kind == "file":
+            table = {"f_mapping": obj("mapping", None), "f_inode": obj("inode", None), "f_mode": 3}
+        elif kind == "mapping":
+            table = {"host": obj("inode", None), "i_mmap": obj("root", None), "i_mmap_rwsem": obj("lock", "i_mmap"),
+                     "a_ops": obj("aops", None), "nrpages": sum(1 for x in ctx.w["pcache"] if x >= 0)}
+        elif kind == "inode":
+            if f == "i_size":
+                ctx.touch("r", "isize")
+                return ctx.w["isize"] * prims.PS
+            table = {"i_blkbits": prims.PAGE_SHIFT, "i_sb": obj("sb", None), "i_mapping": obj("mapping", None),
+                     "i_mutex": obj("lock", "i_mutex"), "truncate_mutex": obj("lock", "truncate_mutex"),
+                     "i_nblocks": cfg["npg"], "vfs_inode": o, "i_mode": 0o100644, "i_flags": 0}
+        elif kind == "sb":
+            table = {"s_flags": 0, "s_blocksize": prims.PS}
+        elif kind == "aops":
+            table = {"get_xip_mem": obj("fn", "get_xip_mem")}
+        elif kind == "ops":
+            h = cfg["handler"]
+            table = {"fault": obj("fn", h["fault"]), "page_mkwrite": obj("fn", h["page_mkwrite"]) if h.get(
+                "page_mkwrite") else 0, "map_pages": 0, "pfn_mkwrite": 0, "huge_fault": 0, "open": 0,
+                "close": 0}
+        elif kind == "mm":
+            table = {"mmap_sem": obj("lock", "mmap_sem"), "page_table_lock": obj("lock", "ptl")}
+        elif kind == "page":
+            e = ctx.w["mem"][ident]
+            ctx.touch("r", ("mem", ident))
+            incache = e[2] >= 0 and ctx.w["pcache"][e[2]] == ident
+            table = {"index": e[2], "mapping": obj("mapping", None) if (e[0] == "file" and incache) else 0,
+                     "flags": 0, "_count": e[1]}
+        else:
+            table = {}
+        if f in table:
+            return table[f]
+        ctx.not_modelled.add("field %s->%s" % (kind, f))
+        return UNKNOWN
+
+    def write(self, ctx, o, path, v):
+        if is_obj(o, "inode") and path == ("i_size",):
+            ctx.touch("w", "isize")
+            ctx.w["isize"] = (v + prims.PS - 1) >> prims.PAGE_SHIFT if type(v) is int else ctx.w["isize"]
+            return
+        if is_obj(o, "pteptr") and path == ():
+            prims.write_pte(ctx, o[2], v)
+            return
+        if is_obj(o, "inode") and path == ("i_nblocks",):
+            return
+        if o == UNKNOWN:
+            return
+        ctx.not_modelled.add("write %s->%s" % (o[1] if is_obj(o) else "?", ".".join(map(str, path))))
+
+
+class Program:
+    Blocked = prims.Blocked
+
+    def __init__(self, read_file, cfg, extra_model_files=()):
+        self.cfg = cfg
+        self.tree = cfront.TreeIndex(read_file, TREE_FILES)
+        self.models = cfront.TreeIndex(self._read_model, [])
+        for p in sorted(MODEL_DIR.glob("*.c")) + list(extra_model_files):
+            self.models.add_file("sim/model/" + Path(p).name)
+        self.model = Model(self)
+        self._funcs: dict[str, ir.Func] = {}
+        self._consts: dict = {}
+        self._ir_inline = set(prims.INLINE)
+        self.tree_func_names = set(self.tree.funcs)
+
+    @staticmethod
+    def _read_model(path):
+        p = MODEL_DIR / Path(path).name
+        return p.read_bytes() if p.exists() else None
+
+    # ---- functions
+    def has_func(self, name):
+        return name in self.tree.funcs or name in self.models.funcs
+
+    def is_tree_func(self, name):
+        return name in self.tree.funcs
+
+    def func(self, name):
+        f = self._funcs.get(name)
+        if f is None:
+            src = self.tree.funcs.get(name) or self.models.funcs.get(name)
+            if src is None:
+                raise Incomplete("no function %s in the tree" % name)
+            f = src.lower(self._ir_inline, CONFIG)
+            self._funcs[name] = f
+        return f
+
+    def resolve(self, ctx, ins):
+        callee = ins[3]
+        tag = None
+        if callee[0] == "name":
+            name = callee[1]
+        else:
+            v = cfront_eval(ctx, callee)
+            if v == 0 or v == UNINIT:
+                ctx.violate(prims.I3, "call through a %s function pointer (%s) at line %d in %s" % (
+                    "NULL" if v == 0 else "uninitialised", ins[5], ins[1], ctx.th.frames[-1].fn.name))
+            if not is_obj(v, "fn"):
+                return "unknown", ins[5]
+            name = v[2]
+            if callee[0] == "field" and callee[2] in ("fault", "page_mkwrite"):
+                tag = (callee[2], tuple(ctx.th.held))
+        p = prims.PRIMS.get(name)
+        if p is not None and not (p.prefer_tree and name in self.tree.funcs and not self.func(name).error):
+            return "prim", p
+        if self.has_func(name):
+            fn = self.func(name)
+            return "func", (_Adapted(fn, tag), tag)
+        return "unknown", name
+
+    # ---- values
+    def const(self, name):
+        if name in self._consts:
+            v = self._consts[name]
+            if v is _BUSY:
+                return None
+            return v
+        self._consts[name] = _BUSY
+        v = None
+        for idx in (self.tree, self.models):
+            m = idx.macros.get(name)
+            if m is not None:
+                v = self._eval_macro(m[0])
+                if v is not None:
+                    break
+        if v is None:
+            v = FALLBACK_CONSTS.get(name)
+        self._consts[name] = v
+        return v
+
+    def _eval_macro(self, body):
+        node = cfront.parse_expr(body)
+        if node is None:
+            return None
+        try:
+            low = cfront.Lowerer.__new__(cfront.Lowerer)
+            low.inline, low.scopes, low.code, low.slot_names = self._ir_inline, [{}], [], []
+            e = low.expr(node)
+            if low.code:
+                return None
+            from .interp import eval_expr
+            v = eval_expr(_ConstCtx(self), e)
+        except Exception:
+            return None
+        return v if type(v) is int else None
+
+    def global_value(self, ctx, name, line, address=False):
+        v = self.const(name)
+        if v is not None:
+            return v
+        if self.has_func(name) or name in prims.PRIMS:
+            return obj("fn", name)
+        if address:
+            return obj("global", name)
+        ctx.not_modelled.add("global %s" % name)
+        return UNKNOWN
+
+    def inline(self, ctx, name, args, line):
+        return prims.INLINE[name](ctx, args, line)
+
+    def in_atomic(self, ctx):
+        return ("ptl", "X") in ctx.th.held
+
+    # ---- hooks
+    def on_call(self, ctx, frame):
+        ctx.covered.add((frame.fn.name, -1, None))
+        text = "call %s()" % frame.fn.name if frame.tag is None else "call ->%s = %s()" % (
+            frame.tag[0], frame.fn.name)
+        if len(ctx.th.frames) > 1:
+            caller = ctx.th.frames[-2]
+            ctx.events.append((caller.fn.path, ctx.cur_line, caller.fn.name, text))
+        else:
+            ctx.event(text)
+
+    def on_return(self, ctx, frame, v):
+        if frame.tag is None:
+            return
+        before = list(frame.tag[1])
+        now = list(ctx.th.held)
+        for h in before:
+            if h in now:
+                now.remove(h)
+        from .values import show
+        names = {"VM_FAULT_ERROR": self.const("VM_FAULT_ERROR"), "VM_FAULT_NOPAGE": self.const("VM_FAULT_NOPAGE"),
+                 "VM_FAULT_RETRY": self.const("VM_FAULT_RETRY")}
+        ctx.event("->%s returns %s%s" % (frame.tag[0], _fault_bits(self, v),
+                                         (" holding " + ", ".join("%s(%s)" % h for h in now)) if now else ""))
+        if type(v) is int and any(x is not None and v & x for x in names.values()) and now:
+            ctx.violate(prims.I8, "->%s returned %s while still holding %s (line %d in %s)" % (
+                frame.tag[0], _fault_bits(self, v), ", ".join("%s(%s)" % h for h in now), ctx.cur_line,
+                frame.fn.name))
+
+    def on_exit(self, ctx, v, frame):
+        if ctx.th.held:
+            ctx.violate(prims.I1, "thread %s returns to user space holding %s" % (
+                ctx.th.name, ", ".join("%s (%s)" % (n, {"R": "read", "W": "write", "X": "exclusive"}[m])
+                                       for n, m in ctx.th.held)))
+        ctx.event("thread %s done (%s)" % (ctx.th.name, _fault_bits(self, v)))
+
+
+class _BusyT:
+    pass
+
+
+_BUSY = _BusyT()
+
+
+def _fault_bits(prog, v):
+    if type(v) is not int:
+        return str(v)
+    if v == 0:
+        return "0"
+    names = []
+    for n in ("VM_FAULT_OOM", "VM_FAULT_SIGBUS", "VM_FAULT_MAJOR", "VM_FAULT_WRITE", "VM_FAULT_HWPOISON",
+              "VM_FAULT_SIGSEGV", "VM_FAULT_NOPAGE", "VM_FAULT_LOCKED", "VM_FAULT_RETRY", "VM_FAULT_FALLBACK",
+              "VM_FAULT_DONE_COW"):
+        c = prog.const(n)
+        if c and v & c == c:
+            names.append(n[9:])
+    return "|".join(names) if names else hex(v)
+
+
+def _Adapted(fn, tag):
+    return fn
+
+
+def cfront_eval(ctx, e):
+    from .interp import eval_expr
+    return eval_expr(ctx, e)

@@ -1,0 +1,87 @@
+"""Glue for simulate(): build the program and scenario, search for a minimal
+counterexample with bounded preemptions, then prove or refute exhaustively."""
+from __future__ import annotations
+
+from . import explore, interp, scenarios
+from .program import Program
+from .result import SimResult
+
+
+def _steps(path, names):
+    trace = []
+    for sched, (tid, events) in enumerate(path):
+        for (f, line, fn, action) in events:
+            trace.append({"sched": sched, "thread": names[tid], "file": f, "line": line, "function": fn,
+                          "action": action})
+    return trace
+
+
+def _unreached(prog, covered):
+    entered = {c[0] for c in covered if c[1] == -1}
+    out = []
+    for name in sorted(entered):
+        if not prog.is_tree_func(name):
+            continue
+        fn = prog.func(name)
+        for pc, line in fn.branches():
+            for side, label in ((True, "then"), (False, "else")):
+                if (name, pc, side) not in covered:
+                    out.append("%s:%d:%s" % (fn.path, line, label))
+    return sorted(set(out), key=lambda s: (s.split(":")[0], int(s.split(":")[1]), s))
+
+
+def prepare(read_file, scenario=None):
+    prog = Program(read_file, {})
+    if not prog.is_tree_func("do_fault"):
+        raise interp.Incomplete("mm/memory.c: no do_fault() in the tree, nothing to simulate")
+    name = scenario or scenarios.pick(prog)
+    cfg, specs = scenarios.build(name, prog)
+    prog.cfg = cfg
+    return prog, name, specs
+
+
+def simulate(read_file, scenario=None, bounds=None):
+    from . import DEFAULT_BOUNDS
+    b = dict(DEFAULT_BOUNDS)
+    b.update(bounds or {})
+    name = scenario
+    try:
+        prog, name, specs = prepare(read_file, scenario)
+    except KeyError:
+        return SimResult("incomplete", reason="unknown scenario %s (known: %s)" % (
+            scenario, ", ".join(scenarios.scenario_names())), scenario=scenario)
+    except interp.Incomplete as e:
+        return SimResult("incomplete", reason=str(e), scenario=name)
+    names = [s[0] for s in specs]
+    engine = explore.Engine(prog, names)
+    bdict = {"threads": len(specs), "preemptions": b["preemptions"], "max_states": b["max_states"],
+             "max_seconds": b["max_seconds"], "max_depth": b["max_depth"], "loop_bound": interp.BACK_EDGE_BOUND,
+             "pgoffs": prog.cfg["npg"], "reduction": "sleep sets" if b["por"] else "none"}
+    res = SimResult("incomplete", scenario=name, threads=names, bounds=bdict)
+    try:
+        s0 = engine.initial(specs)
+    except (interp.Incomplete, interp.Violation) as e:
+        res.reason = getattr(e, "msg", None) or str(e)
+        return _finish(res, engine, prog)
+    bounds_obj = explore.Bounds(b["max_states"], b["max_seconds"], b["max_depth"], b["preemptions"], b["por"])
+    kind, detail, path, stats = "holds", None, None, {"states": 0, "transitions": 0}
+    if b["preemptions"] is not None:
+        kind, detail, path, stats = explore.bounded(engine, s0, bounds_obj, b["preemptions"])
+    if kind == "holds" and b.get("exhaustive", True):
+        kind, detail, path, stats = explore.dfs(engine, s0, bounds_obj)
+        bdict["preemptions"] = None
+    res.states, res.transitions = stats["states"], stats["transitions"]
+    res.trace = _steps(path or [], names)
+    if kind == "violated":
+        res.verdict, res.invariant, res.message = "violated", detail[0], detail[1]
+    elif kind == "incomplete":
+        res.verdict, res.reason = "incomplete", detail
+    else:
+        res.verdict = "holds"
+    return _finish(res, engine, prog)
+
+
+def _finish(res, engine, prog):
+    res.not_modelled = sorted(engine.not_modelled)
+    res.unreached = _unreached(prog, engine.covered)
+    return res
