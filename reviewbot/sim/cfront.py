@@ -373,7 +373,7 @@ class Lowerer:
         for c in cases:
             val = c.child_by_field_name("value")
             if val is not None:
-                dispatch.append(self.emit((ir.BR, self.line(c), ("bin", "==", ("var", s), self.expr(val)), None, None)))
+                dispatch.append(self.emit((ir.BR, self.line(c), ("bin", "==", ("var", s), self.expr(val), self.line(c)), None, None)))
         jdef = self.emit((ir.JMP, ln, None, False))
         breaks = []
         self.loops.append((breaks, None))

@@ -627,7 +627,7 @@ noop("__SetPageUptodate", "flush_icache_page", "inc_mm_counter_fast", "page_add_
      "write_seqcount_begin", "write_seqcount_end", "sb_start_pagefault", "sb_end_pagefault",
      "add_mm_counter", "inc_mm_counter", "page_add_file_rmap", "pte_free", "might_sleep", "cond_resched",
      "pagefault_out_of_memory", "perf_sw_event", "xip_truncate_page", "block_truncate_page",
-     "dax_truncate_page", "wait_for_stable_page", "kunmap_atomic")
+     "dax_truncate_page", "wait_for_stable_page", "kunmap_atomic", "kunmap")
 noop("set_page_dirty", ret=1)
 noop("mapping_mapped", "mapping_is_xip", ret=1)
 
@@ -1085,3 +1085,29 @@ def _sim_hole_page(ctx, a):
     set_mem(ctx, pid, ref=mem(ctx, pid)[1] + 1)
     ctx.event("hole page for pgoff %d -> page#%d (locked)" % (p, pid))
     return obj("page", pid)
+
+
+@prim("kmap_atomic", "kmap", "page_address", visible=False)
+def _kmap(ctx, a):
+    pid = page_arg(ctx, a[0], ctx.prim_name)
+    return obj("kmem_page", pid)
+
+
+@prim("copy_page")
+def _copy_page(ctx, a):
+    dst, src = a[0], a[1]
+    for v in (dst, src):
+        if v == 0 or v == UNINIT:
+            ctx.violate(I3, "copy_page() with a %s address at %s" % ("NULL" if v == 0 else "uninitialised", where(ctx)))
+    if is_obj(src, "kmem"):
+        data = block_data(ctx, src[2])
+        what = "block B%d" % src[2]
+    elif is_obj(src, "kmem_page"):
+        data = page_data(ctx, src[2])
+        what = "page#%d" % src[2]
+    else:
+        return 0
+    if is_obj(dst, "kmem_page"):
+        set_mem(ctx, dst[2], data=data)
+        ctx.event("copy_page(page#%d <- %s) data %s" % (dst[2], what, data))
+    return 0

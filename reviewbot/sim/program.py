@@ -286,7 +286,8 @@ class Program:
             ctx.violate(prims.I1, "thread %s returns to user space holding %s" % (
                 ctx.th.name, ", ".join("%s (%s)" % (n, {"R": "read", "W": "write", "X": "exclusive"}[m])
                                        for n, m in ctx.th.held)))
-        ctx.event("thread %s done (%s)" % (ctx.th.name, _fault_bits(self, v)))
+        ctx.events.append((frame.fn.path, ctx.cur_line, frame.fn.name,
+                           "thread %s done (%s)" % (ctx.th.name, _fault_bits(self, v))))
 
 
 class _BusyT:

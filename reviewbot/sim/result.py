@@ -21,6 +21,7 @@ class SimResult:
     threads: list = field(default_factory=list)
     message: str | None = None
     transitions: int = 0
+    handler: str | None = None
 
     def to_dict(self):
         return {
@@ -33,6 +34,7 @@ class SimResult:
             "not_modelled": list(self.not_modelled),
             "trace": [dict(s) for s in self.trace],
             "scenario": self.scenario,
+            "handler": self.handler,
             "threads": list(self.threads),
             "unreached": list(self.unreached),
             "reason": self.reason,
@@ -70,6 +72,7 @@ class SimResult:
     def _table(self):
         names = self.threads or sorted({s["thread"] for s in self.trace})
         cols = {n: i for i, n in enumerate(names)}
+        COLW = {1: 76, 2: 60}.get(len(names), 44)
         out = [" Possible unsafe scenario:", ""]
         out.append("  " + "".join(("CPU%d (%s)" % (i, n)).ljust(COLW) for i, n in enumerate(names)).rstrip())
         out.append("  " + "".join("----".ljust(COLW) for _ in names).rstrip())
