@@ -58,11 +58,13 @@ def wrap(text: str, indent: str = "") -> list[str]:
 
 
 def sim_lines(sim: dict | None) -> list[str]:
-    """The simulator verdict and a short trace, as plain lines (no wrapping applied)."""
+    """The simulator verdict (first line), then 'TRACE' and a short trace, as plain lines."""
     if not sim:
         return []
-    out = []
     verdict = one_line(sim.get("verdict", "")) or "unknown"
+    if verdict == "not simulated":
+        reason = one_line(sim.get("reason", ""))
+        return [f"The fault-path simulator did not run{': ' + reason if reason else ''}."]
     inv = one_line(sim.get("invariant", ""))
     states = sim.get("states")
     head = f"The fault-path simulator's verdict is {verdict}"
@@ -70,27 +72,30 @@ def sim_lines(sim: dict | None) -> list[str]:
         head += f" for the invariant \"{inv}\""
     if states:
         head += f" after exploring {states} states"
-    out.append(head + ".")
+    head += "."
+    fix = sim.get("with_fix")
+    if isinstance(fix, dict) and fix.get("verdict"):
+        head += f"  With the proposed fix applied it is {one_line(fix['verdict'])}."
+    out = [head]
     trace = sim.get("trace") or []
     if isinstance(trace, str):
         trace = trace.splitlines()
     steps = []
-    for step in trace:
+    for step in trace if isinstance(trace, list) else []:
         if isinstance(step, dict):
             who = step.get("thread", step.get("cpu", ""))
             who = f"CPU{who}" if isinstance(who, int) else one_line(who)
             what = one_line(step.get("action") or step.get("step") or step.get("op")
-                            or step.get("text") or step)
+                            or step.get("event") or step.get("label") or step.get("text")
+                            or step)
             steps.append(f"{who}: {what}" if who else what)
         else:
             steps.append(one_line(step))
     if steps:
         out.append("TRACE")
-        shown = steps[:MAX_TRACE]
-        for s in shown:
-            out.append(s)
-        if len(steps) > len(shown):
-            out.append(f"... {len(steps) - len(shown)} more steps")
+        out += steps[:MAX_TRACE]
+        if len(steps) > MAX_TRACE:
+            out.append(f"... {len(steps) - MAX_TRACE} more steps")
     return out
 
 

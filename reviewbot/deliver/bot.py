@@ -1,0 +1,278 @@
+"""The list bot: follow public-inbox mirrors, assemble series, review each once, reply under
+the list's policy, and never send the same reply twice (state in SQLite, see state.py)."""
+from __future__ import annotations
+
+import email
+import email.policy
+import email.utils
+import logging
+import time
+from pathlib import Path
+
+from reviewbot.deliver import smtp as smtpmod
+from reviewbot.deliver.botconfig import BotConfig, ListPolicy
+from reviewbot.deliver.inbox import Inbox, series_name, triage
+from reviewbot.deliver.patchmail import normalise_addr, parse_addresses, parse_patch_mail
+from reviewbot.deliver.state import State
+from reviewbot.findings import Report
+from reviewbot.render.reply import ReplyPolicy, render_no_findings, render_replies
+
+log = logging.getLogger("reviewbot.bot")
+BATCH = 500                      # messages per state transaction while following
+
+
+def default_review(messages, cfg: BotConfig, complete: bool) -> Report:
+    from reviewbot.review import review_messages
+    return review_messages(messages, tree=cfg.tree or None, base=cfg.base or None,
+                           simulate=cfg.simulate, allow_incomplete=not complete)
+
+
+class Bot:
+    def __init__(self, cfg: BotConfig, review=default_review, now=time.time,
+                 sleep=time.sleep):
+        self.cfg = cfg
+        self.review = review
+        self.now = now
+        self.sleep = sleep
+        cfg.state.parent.mkdir(parents=True, exist_ok=True)
+        self.state = State(cfg.state)
+        self.inboxes = {l.address: Inbox(l.inbox) for l in cfg.lists}
+        self.policies = {l.address: l for l in cfg.lists}
+        self._bundled_tree()
+
+    def _bundled_tree(self) -> None:
+        if self.cfg.tree == "bundled":
+            from reviewbot import corpus
+            dest = self.cfg.state.parent / "bundled-tree"
+            if not (dest / ".git").exists():
+                corpus.build_tree_repo(dest)
+            self.cfg.tree = str(dest)
+
+    def close(self) -> None:
+        for i in self.inboxes.values():
+            i.close()
+        self.state.close()
+
+    # -- one pass ---------------------------------------------------------------------
+    def run_once(self) -> dict:
+        stats = {"messages": 0, "patches": 0, "skipped": 0, "reviewed": 0, "sent": 0}
+        for address in self.inboxes:
+            self.follow(address, stats)
+        self.reconcile()
+        self.review_ready(stats)
+        stats["sent"] = self.send_queued()
+        return stats
+
+    def follow(self, address: str, stats: dict | None = None, limit: int | None = None) -> dict:
+        """Triage every message the mirror gained since the last pass."""
+        stats = stats if stats is not None else {"messages": 0, "patches": 0, "skipped": 0}
+        inbox, ignore = self.inboxes[address], self.cfg.ignore_from
+        inbox.refresh()
+        for epoch in sorted(inbox.repos, key=int):
+            pending = 0
+            self.state.db.execute("BEGIN IMMEDIATE")
+            try:
+                for nb in inbox.new_blobs(epoch, self.state.cursor(f"{address}:{epoch}")):
+                    self._one(address, inbox, nb, ignore, stats)
+                    self.state.set_cursor(f"{address}:{epoch}", nb.commit)
+                    pending += 1
+                    if pending >= BATCH:
+                        self.state.db.execute("COMMIT")
+                        self.state.db.execute("BEGIN IMMEDIATE")
+                        pending = 0
+                    if limit is not None and stats["messages"] >= limit:
+                        break
+                self.state.db.execute("COMMIT")
+            except BaseException:
+                self.state.db.execute("ROLLBACK")
+                raise
+        return stats
+
+    def _one(self, address, inbox: Inbox, nb, ignore, stats) -> None:
+        stats["messages"] += 1
+        raw = inbox.read(nb.epoch, nb.blob, self.cfg.max_message_bytes)
+        if raw is None:
+            log.warning("%s epoch %s blob %s: larger than %d bytes, skipped", address,
+                        nb.epoch, nb.blob[:12], self.cfg.max_message_bytes)
+            self.state.add_message(f"blob:{nb.blob}", "huge", epoch=nb.epoch, blob=nb.blob)
+            stats["skipped"] += 1
+            return
+        t = triage(raw, ignore)
+        if t.kind == "malformed":
+            log.warning("%s epoch %s blob %s: malformed message skipped: %s", address,
+                        nb.epoch, nb.blob[:12], t.reason)
+            self.state.add_message(t.msgid or f"blob:{nb.blob}", "malformed", epoch=nb.epoch,
+                                   blob=nb.blob)
+            stats["skipped"] += 1
+            return
+        if self.state.reply_status(t.msgid) not in (None, "dry-run"):
+            self.state.set_reply(t.msgid, "sent")       # our reply reached the archive
+        if t.kind in ("patch", "cover"):
+            key = t.series_key
+            if not self.state.add_message(t.msgid, t.kind, key, t.n, nb.epoch, nb.blob):
+                return
+            stats["patches"] += 1
+            name = series_name(t) if t.n <= 1 else None
+            self.state.touch_series(key, address, t.sender, t.revision, t.total, name,
+                                    self.now())
+        else:
+            self.state.add_message(t.msgid, t.kind)
+
+    # -- exactly once --------------------------------------------------------------------
+    def reconcile(self) -> None:
+        """A reply left 'sending' by a crash is sent if the archive has it; otherwise it is
+        queued again once the list had time to archive it."""
+        with self.state:
+            for msgid, _series, _raw, _rcpts, updated in self.state.replies_with("sending"):
+                if self.state.seen(msgid):
+                    self.state.set_reply(msgid, "sent")
+                elif self.now() - updated >= self.cfg.resend_after:
+                    log.warning("reply %s not found in the archive; sending again", msgid)
+                    self.state.set_reply(msgid, "queued", "interrupted while sending")
+
+    # -- review --------------------------------------------------------------------------
+    def review_ready(self, stats: dict) -> None:
+        now = self.now()
+        for s in self.state.series_with("waiting"):
+            members = self.state.series_messages(s["key"])
+            have = sorted({idx for _, idx, _, _ in members if idx > 0})
+            total = max(s["total"], 1)
+            complete = have == list(range(1, total + 1))
+            age = now - s["first_seen"]
+            if total > self.cfg.max_series_patches:
+                with self.state:
+                    self.state.set_series(s["key"], "skipped",
+                                          f"{total} patches, over the limit of "
+                                          f"{self.cfg.max_series_patches}")
+                log.warning("series %s: %d patches, not reviewed", s["key"], total)
+                continue
+            if not have or not (complete and age >= self.cfg.settle or age >= self.cfg.hold):
+                continue
+            self._review_series(s, members, have, total, complete)
+            stats["reviewed"] = stats.get("reviewed", 0) + 1
+
+    def _review_series(self, s, members, have, total, complete) -> None:
+        key = s["key"]
+        policy = self.policies[s["inbox"]]
+        inbox = self.inboxes[s["inbox"]]
+        mails = {}
+        for msgid, _idx, epoch, blob in members:
+            raw = inbox.read(epoch, blob, self.cfg.max_message_bytes)
+            if raw is not None:
+                mails[msgid] = email.message_from_bytes(raw, policy=email.policy.default)
+        try:
+            report = self.review(list(mails.values()), self.cfg, complete)
+        except Exception as e:       # a review that fails is logged, never mailed about
+            log.error("series %s: review failed: %s", key, e)
+            with self.state:
+                self.state.set_series(key, "failed", str(e)[:500])
+            return
+        footer = []
+        if not complete:
+            missing = [str(i) for i in range(1, total + 1) if i not in have]
+            footer.append(f"This series looks incomplete: patch {', '.join(missing)} of "
+                          f"{total} did not reach the archive within the hold period, so "
+                          "this review covers only the patches that did.")
+        if any(sk.check == "apply" for sk in report.skipped):
+            footer.append("The series did not apply to the tree; only the checks that need "
+                          "the diff and the base ran.")
+        self._reply(key, s, report, mails, policy, footer)
+
+    def _reply(self, key, s, report: Report, mails, policy: ListPolicy, footer) -> None:
+        prior = self.state.prior_revision(key)
+        before = self.state.findings_of(prior) if prior else {}
+        prior_rev = self.state.q("SELECT revision FROM series WHERE key=?",
+                                 prior).fetchone()[0] if prior else 0
+        to_mail, notes, rows = [], {}, []
+        for f in report.findings:
+            status = "still present" if f.identity in before else "new"
+            mail = (policy.report_preexisting or f.introduced) and (
+                status == "new" or policy.remail_still_present)
+            if status == "still present":
+                notes[f.identity] = f"This was also reported on v{prior_rev}."
+            if mail:
+                to_mail.append(f)
+            rows.append((f, status, mail))
+        addressed = [i for i in before if i not in {f.identity for f in report.findings}]
+        if prior and (addressed or rows):
+            footer = footer + [f"Compared with v{prior_rev}: {len(addressed)} finding(s) "
+                               f"addressed, {sum(r[1] == 'still present' for r in rows)} still "
+                               "present."]
+        rp = ReplyPolicy(sender=self.cfg.sender, lists=[policy.address],
+                         recipients=policy.recipients,
+                         bot_addresses=self.cfg.bots, reply_to=policy.reply_to,
+                         linkmask=self.cfg.linkmask)
+        date = email.utils.formatdate(localtime=False)
+        msgs = render_replies(report, mails, rp, date=date, notes=notes, footer=footer,
+                              findings=to_mail) if to_mail else []
+        if not report.findings and policy.no_findings == "author" and mails:
+            first = report.series_msgid if report.series_msgid in mails else next(iter(mails))
+            msgs = [render_no_findings(report, mails[first], rp, date, footer)]
+        allowed = self._allowed(mails, policy)
+        status = "dry-run" if self.cfg.dry_run else "queued"
+        with self.state:
+            for f, st, mailed in rows:
+                self.state.add_finding(key, f.identity, f.patch, f.rule, f.message, st, mailed)
+            for ident in addressed:
+                self.state.add_finding(key, ident, "", "", "", "addressed", False)
+            for m in msgs:
+                rcpts = self._recipients(m, allowed)
+                if not rcpts:
+                    continue
+                self.state.add_reply(m["Message-ID"].strip("<>"), key,
+                                     m["In-Reply-To"].strip("<>"), m.as_bytes(), rcpts, status)
+            self.state.set_series(key, "replying" if msgs and not self.cfg.dry_run else "done")
+        if self.cfg.dry_run:
+            self.cfg.outdir.mkdir(parents=True, exist_ok=True)
+            for m in msgs:
+                name = m["Message-ID"].strip("<>").replace("/", "_")
+                (self.cfg.outdir / f"{name}.eml").write_bytes(m.as_bytes())
+        log.info("series %s: %d findings, %d replies %s", key, len(report.findings), len(msgs),
+                 "written (dry run)" if self.cfg.dry_run else "queued")
+
+    def _allowed(self, mails, policy: ListPolicy) -> set[str]:
+        """Addresses a reply may go to: configured lists and the patches' own people."""
+        allowed = {normalise_addr(l.address) for l in self.cfg.lists}
+        for m in mails.values():
+            pm = parse_patch_mail(m)
+            allowed |= {normalise_addr(a) for _, a in [pm.author] + pm.recipients if a}
+        return allowed - self.cfg.ignore_from
+
+    def _recipients(self, m, allowed: set[str]) -> list[str]:
+        rcpts = [a for _, a in parse_addresses(str(m.get("To", "")), str(m.get("Cc", "")))]
+        bad = [a for a in rcpts if normalise_addr(a) not in allowed]
+        if bad:      # the renderer never does this; the guard stays in case it ever does
+            log.error("reply %s: dropping recipients outside policy: %s", m["Message-ID"], bad)
+        return [a for a in rcpts if normalise_addr(a) in allowed]
+
+    # -- sending -------------------------------------------------------------------------
+    def send_queued(self) -> int:
+        sent = 0
+        for msgid, series, raw, rcpts, _ in self.state.replies_with("queued"):
+            with self.state:
+                self.state.set_reply(msgid, "sending")
+            try:
+                smtpmod.send(raw, self.cfg.sender[1], rcpts.split("\n"), self.cfg.smtp,
+                             sleep=self.sleep)
+            except smtpmod.SendError as e:
+                log.error("reply %s: %s; will retry", msgid, e)
+                with self.state:
+                    self.state.q("UPDATE replies SET status='queued', last_error=?, "
+                                 "attempts=attempts+1 WHERE msgid=?", str(e), msgid)
+                break        # the server is down: keep the rest queued in order
+            with self.state:
+                self.state.set_reply(msgid, "sent")
+            sent += 1
+        with self.state:
+            self.state.q("UPDATE series SET status='done' WHERE status='replying' AND NOT "
+                         "EXISTS (SELECT 1 FROM replies r WHERE r.series=series.key AND "
+                         "r.status IN ('queued','sending'))")
+        return sent
+
+    def loop(self, stop=lambda: False) -> None:
+        while not stop():
+            stats = self.run_once()
+            log.info("pass: %s", stats)
+            end = time.monotonic() + self.cfg.poll
+            while not stop() and time.monotonic() < end:
+                self.sleep(min(1.0, self.cfg.poll))
