@@ -74,8 +74,11 @@ class Engine:
                 if v.inv == "incomplete":
                     out.append(Outcome(None, ctx.events, frozenset(ctx.access), incomplete=v.msg))
                 else:
-                    ctx.events.append((ctx.th.frames[-1].fn.path if ctx.th.frames else "", ctx.cur_line,
-                                       ctx.th.frames[-1].fn.name if ctx.th.frames else "", "VIOLATION: " + v.msg))
+                    if ctx.th.frames:
+                        loc = (ctx.th.frames[-1].fn.path, ctx.cur_line, ctx.th.frames[-1].fn.name)
+                    else:
+                        loc = ctx.events[-1][:3] if ctx.events else ("", 0, "")
+                    ctx.events.append(loc + ("VIOLATION: " + v.msg,))
                     out.append(Outcome(None, ctx.events, frozenset(ctx.access), violation=(v.inv, v.msg)))
                 continue
             except Incomplete as e:

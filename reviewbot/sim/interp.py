@@ -336,6 +336,7 @@ def run(ctx, first_visible_done=False):
             args = [eval_expr(ctx, a) for a in ins[4]]
             if kind == "prim":
                 ctx.prim_name = target.name
+                nev = len(ctx.events)
                 try:
                     v = target.fn(ctx, args)
                 except prog.Blocked:
@@ -343,6 +344,8 @@ def run(ctx, first_visible_done=False):
                         raise
                     raise Violation("I7 no deadlock", "%s() would sleep while holding the PTE lock, at line %d in %s"
                                     % (target.name, ins[1], f.fn.name))
+                if target.visible and len(ctx.events) == nev:
+                    ctx.event("%s()" % target.name)
                 if type(v) is tuple and v and v[0] == "STAY":
                     break
                 if type(v) is tuple and v and v[0] == "PUSH":

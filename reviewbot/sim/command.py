@@ -1,0 +1,66 @@
+"""`reviewbot simulate`: run the tree's fault path on the XIP/DAX model, or replay a trace.
+
+Exit status: 0 holds, 1 violated, 2 error or incomplete."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from . import scenarios, simulate
+
+
+def add_arguments(parser):
+    parser.add_argument("--tree", default=".", metavar="DIR",
+                        help="kernel tree to read (a plain directory or a git checkout; default: cwd)")
+    parser.add_argument("--scenario", choices=scenarios.scenario_names(), metavar="NAME",
+                        help="scenario to run (default: the one that fits the tree): "
+                             + ", ".join(scenarios.scenario_names()))
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--replay", metavar="TRACE_JSON_FILE",
+                        help="re-run a trace (the JSON of a previous run) step by step")
+
+
+def tree_reader(root: Path):
+    root = root.resolve()
+
+    def read_file(path):
+        p = (root / path).resolve()
+        if root not in p.parents or not p.is_file():
+            return None
+        return p.read_bytes()
+    return read_file
+
+
+def _err(what, problem):
+    print("reviewbot: %s: %s" % (what, problem), file=sys.stderr)
+    return 2
+
+
+def run(args) -> int:
+    root = Path(args.tree)
+    if not root.is_dir():
+        return _err(args.tree, "no such directory")
+    read_file = tree_reader(root)
+    if args.replay:
+        from .replay import replay, ReplayError
+        try:
+            data = json.loads(Path(args.replay).read_text())
+        except OSError as e:
+            return _err(args.replay, e.strerror or "cannot read")
+        except ValueError as e:
+            return _err(args.replay, "not JSON (%s)" % e)
+        try:
+            return replay(read_file, data, args.scenario, args.format, sys.stdout)
+        except ReplayError as e:
+            return _err(args.replay, str(e))
+    res = simulate(read_file, args.scenario)
+    if args.format == "json":
+        json.dump(res.to_dict(), sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(res.render_text())
+    if res.verdict == "incomplete":
+        print("reviewbot: %s: simulation incomplete: %s" % (args.tree, res.reason), file=sys.stderr)
+        return 2
+    return 0 if res.verdict == "holds" else 1
