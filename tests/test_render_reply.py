@@ -216,7 +216,7 @@ def test_prose_wrapped_questions_origin_and_footer(replies):
     assert "Is cow_page set in do_fault_around() before the structure is passed on?" in \
         " ".join(p1.split())
     assert "Does do_read_fault() in mm/memory.c still handle VM_FAULT_LOCKED" in " ".join(p1.split())
-    assert "verdict is violation" in " ".join(p1.split()) and "CPU1: truncate" in p1
+    assert "verdict: violation" in " ".join(p1.split()) and "CPU1: truncate" in p1
     assert "| Reported-by: reviewbot <reviewbot@bots.example.net>" in p1
     assert "| Reported-by:" not in p2
 

@@ -39,6 +39,7 @@ class PatchFacts:
     functions: list[str]
     structs: dict[str, list[str]]        # struct name -> members the patch adds
     flags: list[str]                     # flag macros on changed lines
+    defined_flags: list[str]             # flag macros whose #define changed
     locks: dict[str, set[str]]           # lock object -> {'acquire', 'release'} on new lines
     moved_locks: set[str]                # also on removed lines: moved, not new
     signatures: list[str]                # functions whose definition line changed
@@ -64,7 +65,7 @@ def _lock_object(call: str, args: str) -> tuple[str, str]:
 
 def analyse(pm: PatchMail) -> PatchFacts:
     structs: dict[str, list[str]] = {}
-    flags, sigs, nulls, cbs, exports = set(), set(), set(), set(), set()
+    flags, sigs, nulls, cbs, exports, defined = set(), set(), set(), set(), set(), set()
     locks: dict[str, set[str]] = {}
     moved: set[str] = set()
     functions = []
@@ -80,6 +81,9 @@ def analyse(pm: PatchMail) -> PatchFacts:
             if not line[:1] in "+-" or line.startswith(("+++", "---")):
                 continue
             flags.update(FLAG.findall(line))
+            d = re.match(r"^[+-]\s*#\s*define\s+(\w+)", line)
+            if d and FLAG.match(d.group(1)):
+                defined.add(d.group(1))
             for m in LOCK_CALLS.finditer(line):
                 obj, kind = _lock_object(m.group(1), m.group(2))
                 if line.startswith("+"):
@@ -104,7 +108,7 @@ def analyse(pm: PatchMail) -> PatchFacts:
         # a callback called in a changed hunk is part of what the change relies on
         cbs.update(c for l in h.lines + [ctx] for c in CALLBACK.findall(l))
     return PatchFacts(files=pm.files(), functions=list(dict.fromkeys(functions)),
-                      structs=structs, flags=sorted(flags), locks=locks, moved_locks=moved,
+                      structs=structs, flags=sorted(flags), defined_flags=sorted(defined), locks=locks, moved_locks=moved,
                       signatures=sorted(sigs), null_checks=sorted(nulls),
                       callbacks=sorted(cbs), exports=sorted(exports))
 
@@ -136,8 +140,9 @@ def generated_items(pm: PatchMail, facts: PatchFacts, findings: list[Finding]) -
     by_rule = {f.rule: f for f in findings}
     for struct, members in sorted(facts.structs.items()):
         for m in members:
-            fi = next((f for f in findings if f.rule == "field-init" and m in (
-                f.details.get("field", ""), f.message)), None)
+            fi = max((f for f in findings if f.rule == "field-init" and (
+                m in (f.details.get("field"), f.details.get("member")) or m in f.message)),
+                key=lambda f: len(f.sites), default=None)
             ev = ([f"field-init lists {len(fi.sites)} construction sites; "
                    f"{sum(s.status == 'not set before escape' for s in fi.sites)} "
                    "not set before escape"] if fi else
@@ -150,11 +155,14 @@ def generated_items(pm: PatchMail, facts: PatchFacts, findings: list[Finding]) -
                               "after)?"))
     named = {f.details.get("flag", "") for f in findings} | {
         m for f in findings if f.rule == "fault-contract" for m in FLAG.findall(f.message)}
-    for flag in sorted(set(facts.flags) | (named - {""})):
+    # a flag whose definition changed, or that a rule says changes meaning; merely returning
+    # an existing bit is not a contract change
+    for flag in sorted(set(facts.defined_flags) | (named - {""})):
         if not flag.startswith(("VM_FAULT_", "FAULT_FLAG_")):
             continue
-        fc = next((f for f in findings if f.rule == "fault-contract"
-                   and flag in (f.details.get("flag", ""), f.message)), None)
+        fc = max((f for f in findings if f.rule == "fault-contract"
+                  and (flag == f.details.get("flag") or flag in f.message)),
+                 key=lambda f: len(f.sites), default=None)
         ev = []
         if fc:
             untouched = [s for s in fc.sites if not s.touched and s.status == "consumer"]
@@ -209,7 +217,8 @@ def build_context(report: Report, mails: dict[str, Message | PatchMail]) -> dict
         changes = []
         if facts:
             changes += [f"files: {', '.join(facts.files)}"] if facts.files else []
-            fns = facts.functions or [x.split(':')[-1] for x in p.functions]
+            # the pipeline maps hunks to functions with a C parser; hunk headers are a fallback
+            fns = [x.split(':')[-1] for x in p.functions] or facts.functions
             changes += [f"functions: {', '.join(f + '()' for f in fns)}"] if fns else []
             changes += [f"struct {s}: adds {', '.join(m)}" for s, m in facts.structs.items()]
             changes += [f"flags on changed lines: {', '.join(facts.flags)}"] if facts.flags else []

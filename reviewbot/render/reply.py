@@ -67,12 +67,10 @@ def sim_lines(sim: dict | None) -> list[str]:
         return [f"The fault-path simulator did not run{': ' + reason if reason else ''}."]
     inv = one_line(sim.get("invariant", ""))
     states = sim.get("states")
-    head = f"The fault-path simulator's verdict is {verdict}"
-    if inv:
-        head += f" for the invariant \"{inv}\""
-    if states:
-        head += f" after exploring {states} states"
-    head += "."
+    head = "The fault-path simulator"
+    head += f" explored {states} states;" if states else ""
+    head += f" verdict: {verdict}"
+    head += f" (invariant: {inv})." if inv else "."
     fix = sim.get("with_fix")
     if isinstance(fix, dict) and fix.get("verdict"):
         head += f"  With the proposed fix applied it is {one_line(fix['verdict'])}."
@@ -115,26 +113,40 @@ def questions(f: Finding) -> list[str]:
         fn = f"{s.function}()" if s.function else s.file
         if s.status == "not set before escape":
             qs.append(f"Is {field_name} set in {fn} before the structure is passed on?")
-        elif s.status in ("consumer", "producer", "name table") and not s.touched:
+        elif s.status in ("consumer", "name table") and not s.touched:
             qs.append(f"Does {fn} in {s.file} still handle {flag} correctly with the "
                       f"new meaning?")
         elif s.status == "documentation" and not s.touched:
             qs.append(f"Does {s.file} need an update to describe the new contract?")
     if f.details.get("question"):
         qs.insert(0, one_line(f.details["question"]))
+    struct = one_line(f.details.get("struct", ""))
+    docs = f.details.get("documents") or []
+    if not qs and f.rule == "field-init" and struct:
+        qs.append(f"Is {field_name} set, or known to be zero, at every other site that "
+                  f"builds a struct {struct}?")
+    if not qs and f.rule == "fault-contract" and docs:
+        qs.append(f"Should {one_line(docs[0])} or the comments on struct vm_fault describe "
+                  f"the new meaning of {flag}?")
+    elif not qs and f.rule == "fault-contract":
+        qs.append(f"Does every caller that tests {flag} cope with the new meaning, including "
+                  "the arch fault handlers and gup?")
     if not qs:
         qs.append("Is this intended?")
-    return qs[:6]
+    return list(dict.fromkeys(qs))[:6]
 
 
 def finding_text(f: Finding, policy: ReplyPolicy, note: str = "",
-                 reply_msgid: str = "", what: str = "patch") -> list[str]:
+                 reply_msgid: str = "", what: str = "patch", mode: str = "tree") -> list[str]:
     lines: list[str] = []
     lines += wrap(f"{f.rule}: {one_line(f.message).rstrip('.')}.")
     lines.append("")
     lines += wrap("  ".join(questions(f)))
     lines.append("")
-    if f.introduced:
+    if f.introduced and mode != "tree":
+        origin = (f"This is introduced by this {what}, going by the diff alone: no tree "
+                  "was checked.")
+    elif f.introduced:
         origin = (f"This is introduced by this {what}: the same check is quiet on the "
                   "base tree.")
     else:
@@ -143,12 +155,13 @@ def finding_text(f: Finding, policy: ReplyPolicy, note: str = "",
     if note:
         origin += "  " + note
     lines += wrap(origin)
-    if f.sites:
+    phrases = list(dict.fromkeys(site_phrase(s) for s in f.sites))
+    if phrases:
         lines += ["", "Sites:"]
-        for s in f.sites[:MAX_SITES]:
-            lines += wrap(site_phrase(s), "  ")
-        if len(f.sites) > MAX_SITES:
-            lines.append(f"  ... and {len(f.sites) - MAX_SITES} more")
+        for ph in phrases[:MAX_SITES]:
+            lines += wrap(ph, "  ")
+        if len(phrases) > MAX_SITES:
+            lines.append(f"  ... and {len(phrases) - MAX_SITES} more")
     sim = sim_lines(f.simulation)
     if sim:
         lines.append("")
@@ -357,7 +370,8 @@ def render_replies(report: Report, mails: dict[str, Message | PatchMail],
         fs = groups[target]
         mid = reply_message_id(target, [f.identity for f in fs], policy.sender[1])
         what = "series" if order.get(target, 1) == 0 else "patch"
-        items = [(f, finding_text(f, policy, notes.get(f.identity, ""), mid, what))
+        items = [(f, finding_text(f, policy, notes.get(f.identity, ""), mid, what,
+                                  report.mode))
                  for f in fs]
         body = [attribution(pm), ""] + quoted_body(pm, items) + [""]
         for para in footer or []:

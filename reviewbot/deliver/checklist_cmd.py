@@ -1,0 +1,27 @@
+"""`reviewbot checklist MSGID`: a reviewer checklist for the series, Markdown by default or
+HTML with --html: what each patch changes, each finding with its evidence, and the checks its
+diff calls for.  Takes the same options as `reviewbot review`."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def add_arguments(p) -> None:
+    from reviewbot.review import add_arguments as review_arguments
+    review_arguments(p)
+    p.add_argument("--html", action="store_true", help="write HTML instead of Markdown")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+
+
+def run(args) -> int:
+    from reviewbot.deliver.fetchreport import report_and_mails
+    from reviewbot.render.checklist import render_checklist
+    args.format = args.format or "text"
+    report, mails = report_and_mails(args)
+    text = render_checklist(report, mails, html=args.html)
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,90 @@
+"""`reviewbot reply MSGID`: the replies reviewbot would send to the list for a series, one per
+patch with findings, printed as an mbox, written as .eml files (--outdir) or sent (--send,
+through SMTP configured like git send-email: sendemail.smtpServer, ... and reviewbot.*).
+Takes the same options as `reviewbot review`."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from reviewbot.config import git_config
+from reviewbot.errors import ReviewbotError
+
+
+def add_arguments(p) -> None:
+    from reviewbot.review import add_arguments as review_arguments
+    review_arguments(p)
+    g = p.add_argument_group("replies")
+    g.add_argument("--outdir", metavar="DIR", help="write one .eml file per reply into DIR")
+    g.add_argument("--send", action="store_true", help="send the replies through SMTP")
+    g.add_argument("--from", dest="sender", metavar="ADDR", help="From: address (default: "
+                   "reviewbot.from, sendemail.from, then git's user.name/user.email)")
+    g.add_argument("--list", dest="lists", action="append", metavar="ADDR",
+                   help="a list address the series was posted to (reviewbot.list; repeatable)")
+    g.add_argument("--recipients", choices=("all", "author+lists", "author"), default=None,
+                   help="who gets the replies (default all: author, lists, original Cc)")
+    g.add_argument("--preexisting", action="store_true",
+                   help="also reply about findings the series did not introduce")
+
+
+def _sender(args) -> tuple[str, str]:
+    from reviewbot.deliver.patchmail import parse_addresses
+    value = args.sender or git_config("reviewbot.from") or git_config("sendemail.from")
+    if not value:
+        name, mail = git_config("user.name"), git_config("user.email")
+        value = f"{name or 'reviewbot'} <{mail}>" if mail else ""
+    found = parse_addresses(value)
+    if not found:
+        raise ReviewbotError("--from", "no sender address: give --from or set reviewbot.from")
+    return found[0]
+
+
+def run(args) -> int:
+    from reviewbot.deliver.fetchreport import report_and_mails
+    from reviewbot.deliver.patchmail import normalise_addr, parse_addresses, parse_patch_mail
+    from reviewbot.render.reply import ReplyPolicy, render_replies
+    sender = _sender(args)
+    args.format = args.format or "text"
+    report, mails = report_and_mails(args)
+    lists = args.lists or [v for v in (git_config("reviewbot.list") or "").split(",") if v]
+    posted = set()
+    for m in mails.values():
+        pm = parse_patch_mail(m)
+        posted |= {normalise_addr(a) for _, a in pm.recipients}
+        posted |= {normalise_addr(l) for l in lists
+                   if l.replace("@", ".").lower() in pm.list_id.lower()}
+    reproduce = None
+    if args.bundled:
+        reproduce = [f"reviewbot review --bundled {args.bundled}"]
+    elif args.mbox:
+        reproduce = [f"reviewbot review --mbox {Path(args.mbox).name} "
+                     f"{report.series_msgid}"]
+    policy = ReplyPolicy(sender=sender, lists=[l for l in lists if normalise_addr(l) in posted],
+                         recipients=args.recipients or git_config("reviewbot.recipients") or "all",
+                         reproduce=reproduce)
+    findings = [f for f in report.findings if f.introduced or args.preexisting]
+    msgs = render_replies(report, mails, policy, findings=findings)
+    if not msgs:
+        print("reviewbot: no findings to reply about", file=sys.stderr)
+        return 0
+    if args.outdir:
+        out = Path(args.outdir)
+        out.mkdir(parents=True, exist_ok=True)
+        for i, m in enumerate(msgs, 1):
+            (out / f"{i:04d}-{m['Message-ID'].strip('<>')}.eml").write_bytes(m.as_bytes())
+    if args.send:
+        from reviewbot.deliver import smtp
+        cfg = smtp.from_git_config()
+        for m in msgs:
+            rcpts = [a for _, a in parse_addresses(str(m.get("To", "")), str(m.get("Cc", "")))]
+            smtp.send(m.as_bytes(), sender[1], rcpts, cfg)
+            print(f"sent {m['Message-ID']} to {', '.join(rcpts)}", file=sys.stderr)
+    if not args.outdir and not args.send:
+        for m in msgs:
+            raw = m.as_bytes()
+            sys.stdout.buffer.write(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n")
+            for line in raw.split(b"\n"):
+                if line.lstrip(b">").startswith(b"From "):
+                    line = b">" + line
+                sys.stdout.buffer.write(line + b"\n")
+    return 0
