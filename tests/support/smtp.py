@@ -1,0 +1,139 @@
+"""An in-process SMTP server (aiosmtpd Controller) on 127.0.0.1 for tests.
+
+    srv = SmtpServer().start()               # free port on 127.0.0.1
+    srv.route(inbox)                         # mail whose envelope recipient is inbox.address
+                                             #   is delivered with inbox.deliver() (public-inbox-mda)
+    srv.fail_next(2)                         # the next 2 DATA commands get "451 4.3.0 ..."
+    smtplib.SMTP(srv.host, srv.port).send_message(msg)
+    srv.messages[-1].mail_from / .rcpt_tos / .data / .message()
+    srv.stop()
+
+Every accepted transaction is appended to `messages`; refused ones (fail_next,
+or a failed delivery into an inbox, both answered 451 so a sender retries) to
+`rejected`.  `data` has LF line ends, as an MTA would hand it to a mailbox;
+`wire` is what came over SMTP (CRLF).  Delivery happens inside DATA, so when
+smtplib returns the message is already in the inbox.
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+from . import env as _env
+from .mbox import parse
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    wire: bytes
+    reply: str = "250 OK"
+    delivered_to: list[str] = field(default_factory=list)   # inbox addresses it went into
+
+    @property
+    def data(self) -> bytes:
+        return self.wire.replace(b"\r\n", b"\n")
+
+    def message(self) -> EmailMessage:
+        return parse(self.data)
+
+
+class _Handler:
+    def __init__(self, server: "SmtpServer"):
+        self.server = server
+
+    async def handle_DATA(self, smtp, session, envelope):
+        srv = self.server
+        rec = Received(envelope.mail_from, list(envelope.rcpt_tos),
+                       envelope.original_content or envelope.content or b"")
+        with srv._lock:
+            if srv._fail_count > 0:
+                srv._fail_count -= 1
+                rec.reply = srv._fail_reply
+                srv.rejected.append(rec)
+                return rec.reply
+            routes = dict(srv._routes)
+        loop = asyncio.get_running_loop()
+        for rcpt in rec.rcpt_tos:
+            inbox = routes.get(rcpt.lower())
+            if inbox is None:
+                continue
+            p = await loop.run_in_executor(
+                None, lambda: inbox.deliver(rec.data, recipient=rcpt, check=False))
+            if p.returncode != 0:
+                rec.reply = "451 4.3.0 public-inbox-mda failed"
+                srv.delivery_errors.append(p.stdout.decode(errors="replace"))
+                with srv._lock:
+                    srv.rejected.append(rec)
+                return rec.reply
+            rec.delivered_to.append(rcpt)
+        with srv._lock:
+            srv.messages.append(rec)
+            srv._cond.notify_all()
+        return rec.reply
+
+
+class SmtpServer:
+    host = "127.0.0.1"
+
+    def __init__(self):
+        self.port: int | None = None
+        self.messages: list[Received] = []
+        self.rejected: list[Received] = []
+        self.delivery_errors: list[str] = []
+        self._routes: dict[str, object] = {}
+        self._fail_count = 0
+        self._fail_reply = ""
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._controller: Controller | None = None
+
+    def start(self, attempts: int = 5) -> "SmtpServer":
+        last: Exception | None = None
+        for _ in range(attempts):
+            port = _env.free_port(self.host)
+            ctl = Controller(_Handler(self), hostname=self.host, port=port,
+                             ready_timeout=10, enable_SMTPUTF8=True)
+            try:
+                ctl.start()
+            except Exception as e:       # lost the port race; try another
+                last = e
+                continue
+            self._controller, self.port = ctl, port
+            return self
+        raise RuntimeError(f"aiosmtpd did not start on {self.host}: {last!r}")
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def __enter__(self) -> "SmtpServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def route(self, inbox, address: str | None = None) -> "SmtpServer":
+        """Deliver mail whose envelope recipient is `address` (default
+        inbox.address) into `inbox` with its .deliver (public-inbox-mda)."""
+        with self._lock:
+            self._routes[(address or inbox.address).lower()] = inbox
+        return self
+
+    def fail_next(self, n: int = 1, reply: str = "451 4.3.0 Try again later (test)") -> None:
+        """Answer the next `n` DATA commands with `reply` instead of accepting."""
+        with self._lock:
+            self._fail_count, self._fail_reply = n, reply
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        """Wait until at least `count` messages were accepted; returns them."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self.messages) >= count, timeout):
+                raise TimeoutError(f"{len(self.messages)} of {count} messages after {timeout}s")
+            return list(self.messages)
