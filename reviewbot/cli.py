@@ -58,3 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 2
+    except Exception as exc:   # exit 1 means "findings"; a crash must never look like that
+        print(f"reviewbot: internal error: {type(exc).__name__}: {' '.join(str(exc).split())}",
+              file=sys.stderr)
+        return 2

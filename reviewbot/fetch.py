@@ -17,6 +17,8 @@ MAX_THREAD_BYTES = 64 * 1024 * 1024   # a thread bigger than this is not a revie
 def _b4():
     import b4   # imported late: b4 reads git config at import and logs on its own logger
     logging.getLogger("b4").setLevel(logging.CRITICAL)
+    if "midmask" not in b4.get_main_config():
+        b4.setup_config(argparse.Namespace(config={}))
     return b4
 
 

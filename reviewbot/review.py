@@ -156,6 +156,8 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
         skipped.append(Skipped("whole-tree checks", "no tree: diff-only mode"))
     touched: set[tuple[str, str]] = set()
     for d, (before, after) in zip(diffs, per_patch):
+        if after is not None:
+            check_parseable(d, after)
         map_functions(d, before.read if before else None, after.read if after else None)
         touched |= {(h.path, fn) for h in d.hunks() for fn in h.functions}
     shared: dict = {}
@@ -183,6 +185,23 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
                   revision=series.revision, patches=infos, base=base,
                   mode="tree" if applied else "diff-only", findings=findings,
                   skipped=skipped, applied=applied).sorted()
+
+
+def check_parseable(d: PatchDiff, after: TreeView) -> None:
+    """C whose changed lines tree-sitter cannot read (a long ERROR run outside any function) is
+    bad input: findings on it would be guesses."""
+    from reviewbot import cparse
+    from reviewbot.diff import is_c
+    for f in d.files:
+        if not is_c(f.path) or f.is_removed:
+            continue
+        src = after.read(f.path) or b""
+        spans = [s for s in cparse.error_spans(src) if s[1] - s[0] >= 5]
+        for h in f.hunks:
+            for ln, _t in h.added:
+                if any(a <= ln <= b for a, b in spans):
+                    raise ReviewbotError(f"{f.path}:{ln}", "C that tree-sitter cannot parse "
+                                         f"(patch {d.patch.index}/{d.patch.total})")
 
 
 def _choose_base(repo: Repo, series: Series, base_rev: str | None,
