@@ -15,6 +15,11 @@ def wants_simulation(f: Finding) -> bool:
     return f.rule == "fault-contract" and f.key.endswith(":change")
 
 
+# The fault-path function a finding is about -> the scenario whose threads run through it; the
+# default scenario (COW fault, read fault, truncate) never reaches ->page_mkwrite.
+SCENARIO_FOR_FUNCTION = {"do_page_mkwrite": "mkwrite-hole"}
+
+
 def _summary(result) -> dict:
     d = result.to_dict()
     d["text"] = result.render_text()
@@ -58,24 +63,31 @@ def attach_simulation(findings: list[Finding], tree) -> list[Skipped]:
             f.simulation = {"verdict": "not simulated", "reason": f"simulator unavailable: {exc}"}
         return [Skipped("simulation", f"simulator unavailable: {exc}")]
 
-    def run(read: Callable[[str], bytes | None]) -> dict:
+    def run(read: Callable[[str], bytes | None], scenario: str | None) -> dict:
         try:
-            return _summary(simulate(read))
+            return _summary(simulate(read, scenario))
         except Exception as exc:   # the review goes on; the finding says why it has no verdict
             return {"verdict": "not simulated", "reason": " ".join(str(exc).split())}
 
-    base_result = run(tree.read)
+    results: dict[str | None, dict] = {}
     for f in targets:
-        f.simulation = dict(base_result)
+        scenario = SCENARIO_FOR_FUNCTION.get(f.function) if f.rule == "field-init" else None
+        if scenario not in results:
+            results[scenario] = run(tree.read, scenario)
+        f.simulation = dict(results[scenario])
         if f.fix:
             fixed_path = f.file
             orig = tree.read(fixed_path)
             if orig is None:
                 continue
-            fixed = apply_one_file_diff(orig, f.fix)
-            res = run(lambda p, _o=fixed: _o if p == fixed_path else tree.read(p))
+            try:
+                fixed = apply_one_file_diff(orig, f.fix)
+            except Exception as exc:
+                f.simulation["with_fix"] = {"verdict": "not simulated",
+                                            "reason": f"fix does not apply: {exc}"}
+                continue
+            res = run(lambda p, _o=fixed: _o if p == fixed_path else tree.read(p), scenario)
             f.simulation["with_fix"] = {k: res.get(k) for k in
                                         ("verdict", "invariant", "states", "reason")}
-    if base_result.get("verdict") == "not simulated":
-        return [Skipped("simulation", base_result.get("reason", ""))]
-    return []
+    return [Skipped("simulation", r.get("reason", "")) for r in results.values()
+            if r.get("verdict") == "not simulated"]

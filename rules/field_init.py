@@ -158,7 +158,7 @@ def suggest_fix(src: bytes, cs: cindex.ConstructionSite, m: cindex.Member, detai
         if re.match(r"\s*" + re.escape(cs.var) + r"\.\w+\s*=", lines[i]):
             insert = i + 1
             break
-    indent = re.match(r"\s*", lines[insert if insert < len(lines) else -1]).group(0) or "\t"
+    indent = re.match(r"[ \t]*", lines[insert if insert < len(lines) else -1]).group(0) or "\t"
     value = "NULL" if m.is_pointer else "0"
     new = lines[:insert] + [f"{indent}{cs.var}.{m.name} = {value};\n"] + lines[insert:]
     return "".join(difflib.unified_diff(lines, new, f"a/{cs.file}", f"b/{cs.file}", n=3))

@@ -140,3 +140,19 @@ def test_rules_are_listed_with_their_docs():
     assert r.returncode == 0
     assert "field-init" in r.stdout and "fault-contract" in r.stdout
     assert "vmf.cow_page = NULL" in r.stdout   # from field_init.md
+
+
+def test_simulator_verdicts_back_the_findings():
+    _rc, rep = review_json("--bundled", "cow-missing-init")
+    mk = [f for f in rep["findings"] if f["function"] == "do_page_mkwrite"][0]
+    assert mk["simulation"]["verdict"] == "violated"
+    assert mk["simulation"]["invariant"].startswith("I3")
+    assert mk["simulation"]["trace"], "a counterexample comes with its trace"
+    assert mk["simulation"]["with_fix"]["verdict"] == "holds"
+    _rc, rep = review_json("--bundled", "cow-missing-unlock")
+    change = [f for f in rep["findings"] if f["key"] == "VM_FAULT_LOCKED:change"][0]
+    assert change["simulation"]["verdict"] == "violated"
+    assert change["simulation"]["invariant"].startswith("I1")
+    _rc, rep = review_json("--bundled", "cow")
+    change = [f for f in rep["findings"] if f["key"] == "VM_FAULT_LOCKED:change"][0]
+    assert change["simulation"]["verdict"] == "holds" and change["simulation"]["states"] > 100
