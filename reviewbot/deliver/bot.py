@@ -6,6 +6,8 @@ import email
 import email.policy
 import email.utils
 import logging
+import os
+import shutil
 import time
 from pathlib import Path
 
@@ -44,8 +46,12 @@ class Bot:
         if self.cfg.tree == "bundled":
             from reviewbot import corpus
             dest = self.cfg.state.parent / "bundled-tree"
-            if not (dest / ".git").exists():
-                corpus.build_tree_repo(dest)
+            if not dest.exists():
+                # built aside and renamed: a crash mid-build never leaves a half tree
+                tmp = dest.with_name(f"bundled-tree.tmp{os.getpid()}")
+                shutil.rmtree(tmp, ignore_errors=True)
+                corpus.build_tree_repo(tmp)
+                os.rename(tmp, dest)
             self.cfg.tree = str(dest)
 
     def close(self) -> None:
