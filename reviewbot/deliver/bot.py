@@ -79,7 +79,12 @@ class Bot:
             self.state.db.execute("BEGIN IMMEDIATE")
             try:
                 for nb in inbox.new_blobs(epoch, self.state.cursor(f"{address}:{epoch}")):
-                    self._one(address, inbox, nb, ignore, stats)
+                    try:
+                        self._one(address, inbox, nb, ignore, stats)
+                    except Exception as e:   # one bad blob must not stop the mirror forever
+                        log.warning("%s epoch %s blob %s: skipped: %s", address, nb.epoch,
+                                    nb.blob[:12], e)
+                        stats["skipped"] += 1
                     self.state.set_cursor(f"{address}:{epoch}", nb.commit)
                     pending += 1
                     if pending >= BATCH:
