@@ -22,6 +22,7 @@ BOT_ADDR = "reviewbot@bots.example.net"
 
 def write_config(tmp_path, inbox, smtp=None, **bot) -> Path:
     opts = {"hold": 3600, "dry_run": smtp is None, "resend_after": 0, **bot}
+    tmp_path.mkdir(parents=True, exist_ok=True)
     lines = ["[bot]", f'from = "reviewbot <{BOT_ADDR}>"', f'state = "{tmp_path}/state.sqlite"',
              f'outdir = "{tmp_path}/outbox"', 'tree = ""']
     policy = {k: opts.pop(k) for k in list(opts) if k in (
@@ -213,4 +214,22 @@ def test_v2_still_present_findings_are_not_mailed_again(tmp_path, public_inbox_f
     new = [r.message() for r in smtp_server.messages[n:]]
     assert new and all("v13" in m["Subject"] for m in new)
     assert "also reported on v12" in " ".join(new[0].get_content().split())
+    bot.close()
+
+
+def test_no_findings_policy_none_or_author_only(tmp_path, public_inbox_factory, smtp_server):
+    from reviewbot import corpus
+    public_inbox = public_inbox_factory(corpus.thread_path("clean"))
+    smtp_server.route(public_inbox)
+    bot = Bot(load_config(write_config(tmp_path / "a", public_inbox, smtp_server)))
+    assert bot.run_once()["reviewed"] == 1 and not smtp_server.messages
+    bot.close()
+    bot = Bot(load_config(write_config(tmp_path / "b", public_inbox, smtp_server,
+                                       no_findings="author")))
+    assert bot.run_once()["sent"] == 1
+    r = smtp_server.messages[0]
+    assert r.rcpt_tos == ["dmitri.vance@example.org"] and not r.delivered_to
+    m = r.message()
+    assert m["Cc"] is None and m["In-Reply-To"] == "<20150203113000.7341-0-dmitri.vance@example.org>"
+    assert "has no questions about it" in " ".join(m.get_content().split())
     bot.close()
