@@ -451,7 +451,17 @@ class Lowerer:
     # -- expressions
     def is_inline(self, n):
         fn = n.child_by_field_name("function")
-        return fn.type == "identifier" and fn.text.decode() in self.inline
+        return (fn.type == "identifier" and fn.text.decode() in self.inline) or self.is_cast_call(n)
+
+    @staticmethod
+    def is_cast_call(n):
+        # "(pgoff_t)(x)": tree-sitter reads a cast to an unknown typedef as a call
+        fn = n.child_by_field_name("function")
+        if fn.type != "parenthesized_expression":
+            return False
+        inner = [c for c in fn.named_children if c.type != "comment"]
+        return len(inner) == 1 and inner[0].type in ("identifier", "type_identifier") and \
+            inner[0].text.decode().endswith("_t") and len(n.child_by_field_name("arguments").named_children) == 1
 
     def has_call(self, n):
         if n.type == "call_expression" and not self.is_inline(n):
@@ -544,6 +554,8 @@ class Lowerer:
             fn = n.child_by_field_name("function")
             args = tuple(self.expr(a) for a in n.child_by_field_name("arguments").named_children
                          if a.type != "comment")
+            if self.is_cast_call(n):
+                return args[0]
             if self.is_inline(n):
                 return ("inline", fn.text.decode(), args, self.line(n))
             s = self.tmp()

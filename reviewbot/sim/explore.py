@@ -11,6 +11,9 @@ from .interp import Ctx, Incomplete, NeedChoice, Thread, Violation, run
 from .prims import Blocked, I7
 
 
+MAX_OUTCOMES = 64
+
+
 class Outcome:
     __slots__ = ("state", "events", "access", "violation", "incomplete")
 
@@ -65,6 +68,11 @@ class Engine:
             try:
                 run(ctx)
             except NeedChoice as nc:
+                if len(out) + len(pending) > MAX_OUTCOMES:
+                    fr = ctx.th.frames[-1]
+                    return [Outcome(None, ctx.events, frozenset(ctx.access), incomplete=(
+                        "more than %d nondeterministic outcomes in one step of %s at %s:%d (%s)" % (
+                            MAX_OUTCOMES, fr.fn.name, fr.fn.path, ctx.cur_line, nc.label)))]
                 pending.extend(ch + (i,) for i in reversed(range(nc.n)))
                 continue
             except Blocked:
@@ -84,6 +92,13 @@ class Engine:
             except Incomplete as e:
                 self._absorb(ctx)
                 out.append(Outcome(None, ctx.events, frozenset(ctx.access), incomplete=str(e)))
+                continue
+            except (TypeError, ValueError, IndexError, KeyError, AttributeError) as e:
+                # a value the model cannot interpret (e.g. an unknown reached a primitive)
+                self._absorb(ctx)
+                fr = ctx.th.frames[-1] if ctx.th.frames else None
+                out.append(Outcome(None, ctx.events, frozenset(ctx.access), incomplete="cannot model %s at %s:%d (%s)" % (
+                    fr.fn.name if fr else "?", fr.fn.path if fr else "?", ctx.cur_line, e)))
                 continue
             self._absorb(ctx)
             nths = list(ths)

@@ -1111,3 +1111,13 @@ def _copy_page(ctx, a):
         set_mem(ctx, dst[2], data=data)
         ctx.event("copy_page(page#%d <- %s) data %s" % (dst[2], what, data))
     return 0
+
+
+@inline("sim_wp_modelled")
+def _sim_wp_modelled(ctx, a, line):
+    # the write-protect path is run from the tree only for XIP-era trees; a later
+    # do_wp_page() works on folios, swap and KSM state the model does not have
+    if ctx.prog.cfg.get("tree_helpers"):
+        return 1
+    ctx.not_modelled.add("sim_fault:do_wp_page")
+    return 0

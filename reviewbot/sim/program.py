@@ -100,6 +100,8 @@ class Model:
             table = {"i_blkbits": prims.PAGE_SHIFT, "i_sb": obj("sb", None), "i_mapping": obj("mapping", None),
                      "i_mutex": obj("lock", "i_mutex"), "truncate_mutex": obj("lock", "truncate_mutex"),
                      "i_nblocks": cfg["npg"], "vfs_inode": o, "i_mode": 0o100644, "i_flags": 0}
+        elif kind == "root":
+            table = {"rb_root": o}
         elif kind == "sb":
             table = {"s_flags": 0, "s_blocksize": prims.PS}
         elif kind == "aops":
@@ -192,7 +194,8 @@ class Program:
             if callee[0] == "field" and callee[2] in ("fault", "page_mkwrite"):
                 tag = (callee[2], tuple(ctx.th.held))
         p = prims.PRIMS.get(name)
-        if p is not None and not (p.prefer_tree and name in self.tree.funcs and not self.func(name).error):
+        if p is not None and not (p.prefer_tree and self.cfg.get("tree_helpers") and name in self.tree.funcs
+                                  and not self.func(name).error):
             return "prim", p
         if self.has_func(name):
             fn = self.func(name)

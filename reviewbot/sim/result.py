@@ -22,6 +22,7 @@ class SimResult:
     message: str | None = None
     transitions: int = 0
     handler: str | None = None
+    functions: list = field(default_factory=list)
 
     def to_dict(self):
         return {
@@ -35,6 +36,7 @@ class SimResult:
             "trace": [dict(s) for s in self.trace],
             "scenario": self.scenario,
             "handler": self.handler,
+            "functions": list(self.functions),
             "threads": list(self.threads),
             "unreached": list(self.unreached),
             "reason": self.reason,

@@ -84,4 +84,5 @@ def simulate(read_file, scenario=None, bounds=None):
 def _finish(res, engine, prog):
     res.not_modelled = sorted(engine.not_modelled)
     res.unreached = _unreached(prog, engine.covered)
+    res.functions = sorted({c[0] for c in engine.covered if c[1] == -1 and prog.is_tree_func(c[0])})
     return res

@@ -32,7 +32,7 @@ _SCENARIOS = {
     "mkwrite-hole": dict(
         doc="read fault then write fault on a shared mapping of a hole (DAX v4.0 model; ->page_mkwrite)",
         vmas=[("S", True)], threads=[("FR", "S", 0), ("FS", "S", 1)], handler="sim_dax_fault",
-        mkwrite="sim_dax_fault", blocks=(), serial=True),
+        mkwrite="sim_dax_fault", blocks=()),
     "dax-cow-read-truncate": dict(
         doc="COW + read fault on a private mapping and a truncate; DAX v4.0 model ->fault",
         vmas=[("P", False)], threads=[("FC", "P", 1), ("FR", "P", 0), ("TR",)], handler="sim_dax_fault"),
@@ -78,14 +78,19 @@ def build(name, prog):
     cfg = {
         "npg": 1, "isize": 1, "blocks": sc.get("blocks", (0,)), "cached": sc.get("cached", ()),
         "vmas": sc["vmas"], "handler": {"fault": handler, "page_mkwrite": sc.get("mkwrite")},
-        "failures": False, "serial": sc.get("serial", False),
+        "failures": False,
+        # truncate/unmap helpers are run from the tree's C only in XIP-era trees; later trees
+        # walk folio batches and interval trees that the model replaces by primitives
+        "tree_helpers": prog.is_tree_func("xip_file_fault"),
     }
     vidx = {v[0]: i for i, v in enumerate(sc["vmas"])}
     specs = []
     for t in sc["threads"]:
         if t[0] == "TR":
+            # ext2's own truncate where the tree is of the XIP era; later ext2 truncate
+            # paths (DAX, iomap) are outside the model, so use truncate_setsize() there
             drv = "sim_truncate_ext2" if prog.is_tree_func("ext2_setsize") and prog.is_tree_func(
-                "__ext2_truncate_blocks") else "sim_truncate_generic"
+                "xip_file_fault") else "sim_truncate_generic"
             specs.append(("TR", drv, [obj("inode", None), 0]))
         elif t[0] == "HP":
             specs.append(("HP", "sim_punch", [obj("inode", None), 0]))

@@ -21,6 +21,8 @@ int sim_fault(struct vm_area_struct *vma, unsigned long pgoff, unsigned int flag
 		return sim_enter(do_fault, &vmf);
 	if (!(flags & FAULT_FLAG_WRITE) || pte_write(vmf.orig_pte))
 		return 0;
+	if (!sim_wp_modelled())
+		return 0;
 	/* present and read-only: the write-protect path runs under the pte lock */
 	vmf.pte = pte_offset_map_lock(vma->vm_mm, vmf.pmd, vmf.address, &vmf.ptl);
 	if (!pte_same(*vmf.pte, vmf.orig_pte)) {
