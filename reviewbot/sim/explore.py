@@ -135,6 +135,19 @@ class Engine:
         return "; ".join(parts) + ((" while " + ", ".join(held)) if held else "")
 
 
+def private(state, acc):
+    w = state[0]
+    mem, ptes = w[3], w[5]
+    for _mode, x in acc:
+        if x == "trunc":
+            continue
+        if type(x) is tuple and x[0] == "mem" and x[1] < len(mem) and mem[x[1]][0] == "anon" \
+                and not any(v[1] == "anon" and v[2] == x[1] for v in ptes):
+            continue
+        return False
+    return True
+
+
 def _indep(a, b):
     for mode, x in a:
         for mode2, y in b:
@@ -180,6 +193,14 @@ def dfs(engine, s0, bounds):
                 raise Stop("violated", (I7, "deadlock: " + engine.blocked_desc(s)), list(path))
             return
         acc = {t: frozenset().union(*(o.access for o in outs)) for t, outs in enabled}
+        if bounds.por:
+            # ample set: a step that touches only objects no other thread can reach commutes
+            # with everything the others may do, so exploring it alone is enough (the state
+            # graph is acyclic, so no cycle proviso is needed)
+            for t, outs in enabled:
+                if len(outs) == 1 and outs[0].state is not None and private(s, acc[t]):
+                    enabled = [(t, outs)]
+                    break
         sleep_t = {t for t, _ in sleep}
         done = []
         for t, outs in enabled:

@@ -56,7 +56,7 @@ def simulate(read_file, scenario=None, bounds=None):
     engine = explore.Engine(prog, names)
     bdict = {"threads": len(specs), "preemptions": b["preemptions"], "max_states": b["max_states"],
              "max_seconds": b["max_seconds"], "max_depth": b["max_depth"], "loop_bound": interp.BACK_EDGE_BOUND,
-             "pgoffs": prog.cfg["npg"], "reduction": "sleep sets" if b["por"] else "none"}
+             "pgoffs": prog.cfg["npg"], "reduction": "sleep sets + ample sets" if b["por"] else "none"}
     res = SimResult("incomplete", scenario=name, threads=names, bounds=bdict, handler=prog.cfg["handler"]["fault"])
     try:
         s0 = engine.initial(specs)
