@@ -199,7 +199,7 @@ class Program:
             return "prim", p
         if self.has_func(name):
             fn = self.func(name)
-            return "func", (_Adapted(fn, tag), tag)
+            return "func", (fn, tag)
         return "unknown", name
 
     # ---- values
@@ -274,7 +274,6 @@ class Program:
         for h in before:
             if h in now:
                 now.remove(h)
-        from .values import show
         names = {"VM_FAULT_ERROR": self.const("VM_FAULT_ERROR"), "VM_FAULT_NOPAGE": self.const("VM_FAULT_NOPAGE"),
                  "VM_FAULT_RETRY": self.const("VM_FAULT_RETRY")}
         ctx.event("->%s returns %s%s" % (frame.tag[0], _fault_bits(self, v),
@@ -313,10 +312,6 @@ def _fault_bits(prog, v):
         if c and v & c == c:
             names.append(n[9:])
     return "|".join(names) if names else hex(v)
-
-
-def _Adapted(fn, tag):
-    return fn
 
 
 def cfront_eval(ctx, e):
