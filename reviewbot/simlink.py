@@ -18,6 +18,8 @@ def wants_simulation(f: Finding) -> bool:
 # The fault-path function a finding is about -> the scenario whose threads run through it; the
 # default scenario (COW fault, read fault, truncate) never reaches ->page_mkwrite.
 SCENARIO_FOR_FUNCTION = {"do_page_mkwrite": "mkwrite-hole"}
+# A review waits seconds, not minutes: past these the verdict is "incomplete", never "holds".
+REVIEW_BOUNDS = {"max_seconds": 10.0, "max_states": 100000}
 
 
 def _summary(result) -> dict:
@@ -65,7 +67,7 @@ def attach_simulation(findings: list[Finding], tree) -> list[Skipped]:
 
     def run(read: Callable[[str], bytes | None], scenario: str | None) -> dict:
         try:
-            return _summary(simulate(read, scenario))
+            return _summary(simulate(read, scenario, REVIEW_BOUNDS))
         except Exception as exc:   # the review goes on; the finding says why it has no verdict
             return {"verdict": "not simulated", "reason": " ".join(str(exc).split())}
 
