@@ -65,6 +65,11 @@ def run(args) -> int:
 
 def build_report(args) -> Report:
     """The whole pipeline for one command line: fetch, series, diff, tree, analysis."""
+    return review_with_mail(args)[0]
+
+
+def review_with_mail(args) -> tuple[Report, dict[str, EmailMessage]]:
+    """build_report, plus the fetched messages by message-id, for renderers that quote them."""
     config.apply_git_config(args, GIT_KEYS, cwd=args.tree or None)
     with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
         mbox, tree_dir = args.mbox, args.tree
@@ -101,7 +106,12 @@ def build_report(args) -> Report:
         if repo is None and not args.no_tree:
             report.skipped.append(Skipped("tree", "no kernel tree: the current directory is not "
                                           "a git checkout and no --tree was given"))
-        return report.sorted()
+        mails: dict[str, EmailMessage] = {}
+        for m in messages:
+            mid = str(m.get("Message-ID", "")).strip().strip("<>")
+            if mid:
+                mails.setdefault(mid, m)
+        return report.sorted(), mails
 
 
 def _cwd_repo() -> Repo | None:

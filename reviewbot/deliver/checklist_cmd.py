@@ -15,10 +15,10 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from reviewbot.deliver.fetchreport import report_and_mails
+    from reviewbot.review import review_with_mail
     from reviewbot.render.checklist import render_checklist
     args.format = args.format or "text"
-    report, mails = report_and_mails(args)
+    report, mails = review_with_mail(args)
     text = render_checklist(report, mails, html=args.html)
     if args.output:
         Path(args.output).write_text(text)

@@ -40,12 +40,12 @@ def _sender(args) -> tuple[str, str]:
 
 
 def run(args) -> int:
-    from reviewbot.deliver.fetchreport import report_and_mails
+    from reviewbot.review import review_with_mail
     from reviewbot.deliver.patchmail import normalise_addr, parse_addresses, parse_patch_mail
     from reviewbot.render.reply import ReplyPolicy, render_replies
     sender = _sender(args)
     args.format = args.format or "text"
-    report, mails = report_and_mails(args)
+    report, mails = review_with_mail(args)
     lists = args.lists or [v for v in (git_config("reviewbot.list") or "").split(",") if v]
     posted = set()
     for m in mails.values():
