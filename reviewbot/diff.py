@@ -26,6 +26,7 @@ class Hunk:
     removed: list[tuple[int, str]] = field(default_factory=list)   # (base line, text)
     context: list[tuple[int, int, str]] = field(default_factory=list)  # (base, patched, text)
     lines: list[tuple[str, str]] = field(default_factory=list)     # (' '|'+'|'-', text) in order
+    numbers: list[int | None] = field(default_factory=list)        # patched line of each; '-': None
     functions: list[str] = field(default_factory=list)
 
     @property
@@ -44,6 +45,13 @@ class FileDiff:
     is_added: bool
     is_removed: bool
     hunks: list[Hunk]
+
+    @property
+    def header(self) -> list[str]:
+        """The file's diff header as a reply quotes it."""
+        src = "/dev/null" if self.is_added else f"a/{self.path}"
+        dst = "/dev/null" if self.is_removed else f"b/{self.path}"
+        return [f"diff --git a/{self.path} b/{self.path}", f"--- {src}", f"+++ {dst}"]
 
 
 @dataclass
@@ -72,8 +80,13 @@ def _safe_path(path: str, where: str) -> str:
 def parse_patch(patch: Patch) -> PatchDiff:
     """Parse one patch mail's diff; any diff reviewbot cannot review is a ReviewbotError."""
     where = f"{patch.msgid} (patch {patch.index}/{patch.total})"
+    return PatchDiff(patch=patch, files=parse_diff_text(patch.body, where))
+
+
+def parse_diff_text(body: str, where: str) -> list[FileDiff]:
+    """The file diffs in a mail body (changelog and signature around them are skipped)."""
     try:
-        ps = unidiff.PatchSet(patch.body)
+        ps = unidiff.PatchSet(body)
     except unidiff.UnidiffParseError as exc:
         raise ReviewbotError(where, f"diff does not parse: {exc}") from None
     if len(ps) == 0:
@@ -105,10 +118,13 @@ def parse_patch(patch: Patch) -> PatchDiff:
                 elif ln.is_context:
                     hk.context.append((ln.source_line_no, ln.target_line_no, body))
                     hk.lines.append((" ", body))
+                else:
+                    continue
+                hk.numbers.append(ln.target_line_no)
             hunks.append(hk)
         files.append(FileDiff(path=path, is_added=pf.is_added_file, is_removed=pf.is_removed_file,
                               hunks=hunks))
-    return PatchDiff(patch=patch, files=files)
+    return files
 
 
 def is_c(path: str) -> bool:

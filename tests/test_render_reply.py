@@ -79,10 +79,12 @@ def sample_series(headers: str = HEADERS, cover_subject: str | None = None):
                       P2_BODY, COVER, headers),
     }
     findings = [
-        Finding(rule="field-init", severity="warning", patch=P1, file="include/linux/mm.h",
-                line=211, function="", introduced=True,
-                message="struct vm_fault gains member cow_page; 3 sites build a struct vm_fault",
-                details={"field": "cow_page", "struct": "vm_fault"},
+        Finding(rule="field-init", severity="warning", patch=P1, file="mm/memory.c",
+                line=2851, function="do_fault_around", introduced=True,
+                message="struct vm_fault gains 'cow_page', but do_fault_around() builds a "
+                        "struct vm_fault (vmf) that escapes before .cow_page is set",
+                details={"member": "cow_page", "struct": "vm_fault",
+                         "member_file": "include/linux/mm.h", "member_line": 211},
                 sites=[Site("mm/memory.c", 2003, "do_page_mkwrite", "set", True),
                        Site("mm/memory.c", 2712, "__do_fault", "set", True),
                        Site("mm/memory.c", 2851, "do_fault_around", "not set before escape")]),

@@ -19,7 +19,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from reviewbot.deliver.patchmail import parse_patch_mail
+    from reviewbot.mail import parse_patch_mail
     from reviewbot.render.b4check import render_b4check
     from reviewbot.review import review_messages
     raw = sys.stdin.buffer.read()

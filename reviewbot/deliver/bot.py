@@ -14,7 +14,7 @@ from pathlib import Path
 from reviewbot.deliver import smtp as smtpmod
 from reviewbot.deliver.botconfig import BotConfig, ListPolicy
 from reviewbot.deliver.inbox import Inbox, series_name, triage
-from reviewbot.deliver.patchmail import normalise_addr, parse_addresses, parse_patch_mail
+from reviewbot.mail import normalise_addr, parse_addresses, parse_patch_mail
 from reviewbot.deliver.state import State
 from reviewbot.findings import Report
 from reviewbot.render.reply import ReplyPolicy, render_no_findings, render_replies

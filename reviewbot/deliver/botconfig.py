@@ -6,7 +6,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reviewbot.deliver.patchmail import normalise_addr, parse_addresses
+from reviewbot.mail import normalise_addr, parse_addresses
 from reviewbot.deliver.smtp import SmtpConfig
 from reviewbot.errors import ReviewbotError
 

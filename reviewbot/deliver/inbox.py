@@ -12,7 +12,7 @@ from typing import Iterator
 
 import git
 
-from reviewbot.deliver.patchmail import (msgid_list, normalise_addr, one_line, parse_addresses,
+from reviewbot.mail import (msgid_list, normalise_addr, one_line, parse_addresses,
                                          parse_msgid, subject_name, subject_tags)
 
 log = logging.getLogger("reviewbot.inbox")

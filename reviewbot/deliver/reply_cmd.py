@@ -28,7 +28,7 @@ def add_arguments(p) -> None:
 
 
 def _sender(args) -> tuple[str, str]:
-    from reviewbot.deliver.patchmail import parse_addresses
+    from reviewbot.mail import parse_addresses
     value = args.sender or git_config("reviewbot.from") or git_config("sendemail.from")
     if not value:
         name, mail = git_config("user.name"), git_config("user.email")
@@ -41,7 +41,7 @@ def _sender(args) -> tuple[str, str]:
 
 def run(args) -> int:
     from reviewbot.review import review_with_mail
-    from reviewbot.deliver.patchmail import normalise_addr, parse_addresses, parse_patch_mail
+    from reviewbot.mail import normalise_addr, parse_addresses, parse_patch_mail
     from reviewbot.render.reply import ReplyPolicy, render_replies
     sender = _sender(args)
     args.format = args.format or "text"

@@ -8,7 +8,7 @@ from email.message import Message
 
 import jinja2
 
-from reviewbot.deliver.patchmail import PatchMail, parse_patch_mail
+from reviewbot.mail import PatchMail, parse_patch_mail
 from reviewbot.findings import Finding, Report
 from reviewbot.render.reply import sim_lines
 

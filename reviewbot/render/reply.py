@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 
 from reviewbot import __version__
-from reviewbot.deliver.patchmail import (Hunk, PatchMail, format_addr, normalise_addr, one_line,
+from reviewbot.mail import (Hunk, PatchMail, format_addr, normalise_addr, one_line,
                                          parse_addresses, parse_patch_mail)
 from reviewbot.findings import Finding, Report
 
@@ -111,7 +111,8 @@ def questions(f: Finding) -> list[str]:
     qs = []
     for s in f.sites:
         fn = f"{s.function}()" if s.function else s.file
-        if s.status == "not set before escape":
+        # a field-init finding is about its own site; the others have findings of their own
+        if s.status == "not set before escape" and (s.file, s.function) == (f.file, f.function):
             qs.append(f"Is {field_name} set in {fn} before the structure is passed on?")
         elif s.status in ("consumer", "name table") and not s.touched:
             qs.append(f"Does {fn} in {s.file} still handle {flag} correctly with the "
@@ -137,7 +138,9 @@ def questions(f: Finding) -> list[str]:
 
 
 def finding_text(f: Finding, policy: ReplyPolicy, note: str = "",
-                 reply_msgid: str = "", what: str = "patch", mode: str = "tree") -> list[str]:
+                 reply_msgid: str = "", what: str = "patch", mode: str = "tree",
+                 shown: set | None = None) -> list[str]:
+    """One finding's prose; a site list already in `shown` (same reply) is not repeated."""
     lines: list[str] = []
     lines += wrap(f"{f.rule}: {one_line(f.message).rstrip('.')}.")
     lines.append("")
@@ -156,6 +159,11 @@ def finding_text(f: Finding, policy: ReplyPolicy, note: str = "",
         origin += "  " + note
     lines += wrap(origin)
     phrases = list(dict.fromkeys(site_phrase(s) for s in f.sites))
+    if phrases and shown is not None and tuple(phrases) in shown:
+        lines += ["", "Sites: as listed above."]
+        phrases = []
+    elif shown is not None:
+        shown.add(tuple(phrases))
     if phrases:
         lines += ["", "Sites:"]
         for ph in phrases[:MAX_SITES]:
@@ -184,7 +192,10 @@ def finding_text(f: Finding, policy: ReplyPolicy, note: str = "",
 def anchor_of(f: Finding, hunks: list[Hunk]) -> tuple[Hunk, int] | None:
     """The hunk and line a finding comments on: its own line, else a touched site, else its
     function; None when the diff does not show it."""
-    points = [(f.file, f.line)] + [(s.file, s.line) for s in f.sites if s.touched]
+    points = [(f.file, f.line)]
+    if f.details.get("member_file"):     # field-init: the member the patch adds is the cause
+        points.append((f.details["member_file"], f.details.get("member_line", 0)))
+    points += [(s.file, s.line) for s in f.sites if s.touched]
     for path, line in points:
         for h in hunks:
             if h.file == path and h.covers(line):
@@ -370,8 +381,9 @@ def render_replies(report: Report, mails: dict[str, Message | PatchMail],
         fs = groups[target]
         mid = reply_message_id(target, [f.identity for f in fs], policy.sender[1])
         what = "series" if order.get(target, 1) == 0 else "patch"
+        shown: set = set()
         items = [(f, finding_text(f, policy, notes.get(f.identity, ""), mid, what,
-                                  report.mode))
+                                  report.mode, shown))
                  for f in fs]
         body = [attribution(pm), ""] + quoted_body(pm, items) + [""]
         for para in footer or []:

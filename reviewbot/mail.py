@@ -1,6 +1,7 @@
-"""Reading one patch mail: safe headers, changelog/diff split, hunks with line numbers, addresses.
+"""Reading one patch mail for quoting and triage: safe headers, addresses, subject tags, the
+changelog/diff split, and the hunks (parsed by reviewbot.diff) with their line numbers.
 
-Shared by the reply, checklist and b4-check renderers and by the bot; knows nothing of rules.
+Shared by the renderers and by delivery (so render/ never imports deliver/); knows nothing of C.
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ _ADDR_RE = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9.-]+$")
 _PATCH_RE = re.compile(r"^\s*(?:re:\s*)*\[([^\]]*\bPATCH\b[^\]]*)\]", re.I)
 _NM_RE = re.compile(r"\b(\d+)\s*/\s*(\d+)\b")
 _REV_RE = re.compile(r"\bv(\d+)\b", re.I)
-_FUNC_CTX_RE = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
 
 
 def one_line(value: object) -> str:
@@ -184,52 +184,17 @@ def split_body(body: str) -> tuple[str, str]:
 
 
 def parse_hunks(diff: str) -> list[Hunk]:
+    """The quotable hunks of a diff; an unreadable diff quotes nothing."""
+    from reviewbot.diff import parse_diff_text
+    from reviewbot.errors import ReviewbotError
+    try:
+        files = parse_diff_text(diff, "diff") if diff.strip() else []
+    except ReviewbotError:
+        return []
     hunks: list[Hunk] = []
-    header: list[str] = []
-    cur: Hunk | None = None
-    new_no = old_no = 0
-    path = ""
-    for line in diff.split("\n"):
-        if line.startswith("diff --git "):
-            cur = None
-            header = [line]
-            m = re.match(r"diff --git a/(\S+) b/(\S+)", line)
-            path = m.group(2) if m else ""
-            continue
-        if cur is None and header and not line.startswith("@@"):
-            if line.startswith(("--- ", "+++ ", "index ", "new file", "deleted file",
-                                "similarity", "rename ", "old mode", "new mode", "Binary")):
-                header.append(line)
-                if line.startswith("+++ b/"):
-                    path = line[6:].strip()
-            continue
-        m = _FUNC_CTX_RE.match(line)
-        if m:
-            old_no, new_no = int(m.group(1)), int(m.group(3))
-            cur = Hunk(file=path, file_header=list(header), head=line, lines=[],
-                       new_numbers=[], context=m.group(5).strip(), order=len(hunks))
-            hunks.append(cur)
-            continue
-        if cur is None:
-            continue
-        if line.startswith("+"):
-            cur.lines.append(line)
-            cur.new_numbers.append(new_no)
-            new_no += 1
-        elif line.startswith("-"):
-            cur.lines.append(line)
-            cur.new_numbers.append(None)
-            old_no += 1
-        elif line.startswith(" ") or line == "":
-            cur.lines.append(line)
-            cur.new_numbers.append(new_no)
-            new_no += 1
-            old_no += 1
-        elif line.startswith("\\"):
-            cur.lines.append(line)
-            cur.new_numbers.append(None)
-    for h in hunks:                     # a trailing empty split artefact is not a context line
-        while h.lines and h.lines[-1] == "":
-            h.lines.pop()
-            h.new_numbers.pop()
+    for f in files:
+        for h in f.hunks:
+            hunks.append(Hunk(file=f.path, file_header=f.header, head=h.header,
+                              lines=[k + t for k, t in h.lines], new_numbers=list(h.numbers),
+                              context=h.section.strip(), order=len(hunks)))
     return hunks
