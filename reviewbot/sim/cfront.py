@@ -4,31 +4,9 @@ from __future__ import annotations
 
 import re
 
-import tree_sitter
-import tree_sitter_c
+from reviewbot.cparse import mask, parse  # noqa: F401  (one masking, one parse cache)
 
 from . import ir
-
-_LANG = tree_sitter.Language(tree_sitter_c.language())
-
-# Annotations that make tree-sitter-c stumble (components.md §5); blanked with the
-# same length so every byte keeps its line number.
-_ANNOT = re.compile(
-    rb"\b(?:__(?:init|exit|meminit|ref|refdata|initdata|initconst|meminitdata|init_memblock|"
-    rb"initdata_memblock|read_mostly|ro_after_init|user|iomem|percpu|rcu|force|bitwise|kernel|"
-    rb"weak|always_inline|noinline|maybe_unused|always_unused|must_check|cold|hot|pure|packed|"
-    rb"latent_entropy|noreturn|visible|used|nocast|safe|private|cacheline_aligned(?:_in_smp)?|"
-    rb"sched|noinstr|cpuidle)|____cacheline_aligned(?:_in_smp)?)\b"
-    rb"|\b__(?:releases|acquires|must_hold|printf|scanf|aligned|section|attribute__|cond_acquires)"
-    rb"\s*\((?:[^()]|\([^()]*\))*\)")
-
-
-def mask(src: bytes) -> bytes:
-    return _ANNOT.sub(lambda m: re.sub(rb"[^\n]", b" ", m.group(0)), src)
-
-
-def parse(src: bytes):
-    return tree_sitter.Parser(_LANG).parse(mask(src))
 
 
 class FuncSrc:
