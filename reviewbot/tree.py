@@ -109,26 +109,23 @@ class TreeView:
     """One state of the tree: a base commit plus an overlay of the files a series changed."""
 
     def __init__(self, repo: Repo, base: str, overlay: dict[str, str | None] | None = None,
-                 label: str = "base"):
+                 label: str = "base", base_hits: dict | None = None):
         self.repo = repo
         self.base = base
         self.overlay = dict(overlay or {})
         self.label = label
         self._grep_cache: dict[tuple, list[tuple[str, int, str]]] = {}
-        head = repo.head()
-        self._worktree = (head == base and not repo.repo.bare)
+        # greps of the base, shared by every view over the same base: one git grep a pattern
+        self._base_hits: dict[tuple, list[tuple[str, int, str]]] = \
+            base_hits if base_hits is not None else {}
+        self._worktree = (repo.head() == base and not repo.repo.bare)
         self._dirty: set[str] | None = None
 
     def with_overlay(self, overlay: dict[str, str | None], label: str) -> "TreeView":
-        view = TreeView(self.repo, self.base, {**self.overlay, **overlay}, label)
+        view = TreeView(self.repo, self.base, {**self.overlay, **overlay}, label,
+                        base_hits=self._base_hits)
         view._dirty = self._dirty
-        view._base_grep = self._base_grep_cache()
         return view
-
-    def _base_grep_cache(self) -> dict:
-        if not hasattr(self, "_base_grep"):
-            self._base_grep = {}
-        return self._base_grep
 
     def read(self, path: str) -> bytes | None:
         if path in self.overlay:
@@ -148,10 +145,9 @@ class TreeView:
         key = (word, pathspec)
         if key in self._grep_cache:
             return self._grep_cache[key]
-        base_hits = self._base_grep_cache().get(key)
+        base_hits = self._base_hits.get(key)
         if base_hits is None:
-            base_hits = self._grep_base(word, pathspec)
-            self._base_grep_cache()[key] = base_hits
+            base_hits = self._base_hits[key] = self._grep_base(word, pathspec)
         rx = re.compile(_WORD.format(re.escape(word)))
         hits = [h for h in base_hits if h[0] not in self.overlay]
         for path in sorted(self.overlay):
