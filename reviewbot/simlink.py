@@ -28,6 +28,19 @@ def _summary(result) -> dict:
     return d
 
 
+def _for_finding(f: Finding, result: dict) -> dict:
+    """The result as this finding may quote it: a run that never entered the finding's function
+    proves nothing about it, so it says "not reached" rather than "holds"."""
+    out = dict(result)
+    if f.rule == "field-init" and out.get("verdict") == "holds" and f.function and \
+            f.function not in out.get("functions", []):
+        out["verdict"] = "not reached"
+        out["reason"] = (f"no execution of scenario {out.get('scenario')} enters "
+                         f"{f.function}()")
+        out.pop("text", None)
+    return out
+
+
 def apply_one_file_diff(src: bytes, diff: str) -> bytes:
     """Apply a one-file unified diff made by a rule to the file's text."""
     import unidiff
@@ -76,7 +89,7 @@ def attach_simulation(findings: list[Finding], tree) -> list[Skipped]:
         scenario = SCENARIO_FOR_FUNCTION.get(f.function) if f.rule == "field-init" else None
         if scenario not in results:
             results[scenario] = run(tree.read, scenario)
-        f.simulation = dict(results[scenario])
+        f.simulation = _for_finding(f, results[scenario])
         if f.fix:
             fixed_path = f.file
             orig = tree.read(fixed_path)
@@ -89,6 +102,7 @@ def attach_simulation(findings: list[Finding], tree) -> list[Skipped]:
                                             "reason": f"fix does not apply: {exc}"}
                 continue
             res = run(lambda p, _o=fixed: _o if p == fixed_path else tree.read(p), scenario)
+            res = _for_finding(f, res)
             f.simulation["with_fix"] = {k: res.get(k) for k in
                                         ("verdict", "invariant", "states", "reason")}
     return [Skipped("simulation", r.get("reason", "")) for r in results.values()

@@ -156,3 +156,10 @@ def test_simulator_verdicts_back_the_findings():
     _rc, rep = review_json("--bundled", "cow")
     change = [f for f in rep["findings"] if f["key"] == "VM_FAULT_LOCKED:change"][0]
     assert change["simulation"]["verdict"] == "holds" and change["simulation"]["states"] > 100
+
+
+def test_a_site_no_scenario_reaches_is_not_called_safe():
+    _rc, full = review_json("--bundled", "cow")
+    around = [f for f in full["findings"] if f["function"] == "do_fault_around"][0]
+    assert around["simulation"]["verdict"] == "not reached"
+    assert "do_fault_around()" in around["simulation"]["reason"]

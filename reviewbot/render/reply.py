@@ -65,6 +65,9 @@ def sim_lines(sim: dict | None) -> list[str]:
     if verdict == "not simulated":
         reason = one_line(sim.get("reason", ""))
         return [f"The fault-path simulator did not run{': ' + reason if reason else ''}."]
+    if verdict == "not reached":
+        return [f"The fault-path simulator says nothing about this site: "
+                f"{one_line(sim.get('reason', ''))}."]
     inv = one_line(sim.get("invariant", ""))
     states = sim.get("states")
     head = "The fault-path simulator"
