@@ -50,31 +50,12 @@ struct vm_fault *E;
 @@
 f@p(..., sizeof(*E), ...)
 
-@script:python depends on noinit@
-p << noinit.p;
+""" + "".join(f"""  # one reporting script per rule above
+@script:python depends on {rule}@
+p << {rule}.p;
 @@
 print("SITE %s:%s" % (p[0].file, p[0].line))
-
-@script:python depends on braceinit@
-p << braceinit.p;
-@@
-print("SITE %s:%s" % (p[0].file, p[0].line))
-
-@script:python depends on otherinit@
-p << otherinit.p;
-@@
-print("SITE %s:%s" % (p[0].file, p[0].line))
-
-@script:python depends on alloc@
-p << alloc.p;
-@@
-print("SITE %s:%s" % (p[0].file, p[0].line))
-
-@script:python depends on allocptr@
-p << allocptr.p;
-@@
-print("SITE %s:%s" % (p[0].file, p[0].line))
-"""
+""" for rule in ("noinit", "braceinit", "otherinit", "alloc", "allocptr"))
 
 SNAP_FN = """
 /* Debug aid: the sequence number of the fault the handler saw. */
