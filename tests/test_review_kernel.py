@@ -15,6 +15,7 @@ import pytest
 from kpatch import file_diff, patch_mail, replace_once, show
 from support.env import require_command
 
+# the matching rules, then one reporting script per rule
 COCCI = r"""
 virtual report
 
@@ -50,7 +51,7 @@ struct vm_fault *E;
 @@
 f@p(..., sizeof(*E), ...)
 
-""" + "".join(f"""  # one reporting script per rule above
+""" + "".join(f"""
 @script:python depends on {rule}@
 p << {rule}.p;
 @@
