@@ -84,9 +84,10 @@ def functions(src: bytes) -> list[Function]:
     return out
 
 
-def function_at(src: bytes, line: int) -> str:
-    """The function whose body holds `line` (1-based), or '' at file scope."""
-    for f in functions(src):
+def function_at(src: bytes, line: int, fns: list[Function] | None = None) -> str:
+    """The function whose body holds `line` (1-based), or '' at file scope. Pass `fns`
+    (from `functions(src)`) when asking about many lines of one file."""
+    for f in fns if fns is not None else functions(src):
         if f.start <= line <= f.end:
             return f.name
     return ""

@@ -44,6 +44,7 @@ class Finding:
     details: dict[str, Any] = field(default_factory=dict)
     simulation: dict[str, Any] | None = None
     fix: str | None = None
+    patch_index: int = 0            # n of n/m, set by the engine for ordering; not serialised
 
     def __post_init__(self):
         if self.severity not in SEVERITIES:
@@ -59,9 +60,6 @@ class Finding:
 
     def sort_key(self):
         return (self.patch_index, self.file, self.line, self.rule, self.key)
-
-    # set by the engine; not part of the identity
-    patch_index: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         d = {
