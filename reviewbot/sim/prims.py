@@ -256,24 +256,6 @@ for _n, _m, _acq in (("i_mmap_lock_read", "R", True), ("i_mmap_unlock_read", "R"
     PRIMS[_n] = Prim(_n, _immap(_m, _acq), True, True)
 
 
-@prim("mutex_lock")
-def _mutex_lock(ctx, a):
-    name = lock_id(ctx, a[0], "mutex_lock")
-    if name is not None:
-        mutex_acquire(ctx, name, "mutex_lock")
-    ctx.event("mutex_lock(%s)" % name)
-    return 0
-
-
-@prim("mutex_unlock")
-def _mutex_unlock(ctx, a):
-    name = lock_id(ctx, a[0], "mutex_unlock")
-    if name is not None:
-        mutex_release(ctx, name, "mutex_unlock")
-    ctx.event("mutex_unlock(%s)" % name)
-    return 0
-
-
 # ---------------------------------------------------------------- PTL and PTEs
 
 def pte_index(ctx, vi, pgoff):
@@ -297,20 +279,20 @@ def _pte_offset_map_lock(ctx, a):
     return obj("pteptr", loc)
 
 
-@prim("spin_lock")
-def _spin_lock(ctx, a):
-    name = lock_id(ctx, a[0], "spin_lock")
-    mutex_acquire(ctx, name, "spin_lock")
-    ctx.event("spin_lock(%s)" % name)
-    return 0
+def _exclusive(cname: str, acquire: bool):
+    """A plain exclusive lock call (mutex, spinlock) on the lock its first argument names."""
+    def run(ctx, a):
+        name = lock_id(ctx, a[0], cname)
+        if name is not None:
+            (mutex_acquire if acquire else mutex_release)(ctx, name, cname)
+        ctx.event("%s(%s)" % (cname, name))
+        return 0
+    return run
 
 
-@prim("spin_unlock")
-def _spin_unlock(ctx, a):
-    name = lock_id(ctx, a[0], "spin_unlock")
-    mutex_release(ctx, name, "spin_unlock")
-    ctx.event("spin_unlock(%s)" % name)
-    return 0
+for _cname, _acquire in (("mutex_lock", True), ("mutex_unlock", False),
+                         ("spin_lock", True), ("spin_unlock", False)):
+    prim(_cname)(_exclusive(_cname, _acquire))
 
 
 @prim("pte_unmap_unlock")
