@@ -107,11 +107,15 @@ def main() -> None:
         ibx.start()
         try:
             ibx.import_mbox(tmp / "s20.mbox")
-            t20, r20 = review("bench-20-3@example.org", "--inbox", ibx.url, "--tree", str(kernel))
+            t20, r20 = review("bench-20-3@example.org", "--inbox", ibx.url, "--tree", str(kernel),
+                              "--format", "json")
         finally:
             ibx.stop()
-        print(f"review, 20 patches via public-inbox, full tree: {t20:.2f} s "
-              f"(exit {r20.returncode}; {r20.stderr.strip()[:80]}; best of 3)")
+        import json
+        series = json.loads(r20.stdout)["series"] if r20.stdout else {}
+        print(f"review, 20 patches via public-inbox, full tree: {t20:.2f} s (exit "
+              f"{r20.returncode}; {len(series.get('patches', []))} messages, mode "
+              f"{series.get('mode')}, applied {series.get('applied')}; best of 3)")
     shutil.rmtree(tmp, ignore_errors=True)
 
 
