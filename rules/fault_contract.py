@@ -99,6 +99,14 @@ def _roles_any(src: bytes, path: str):
             yield flag, fn, role
 
 
+def _changes(ctx: Context) -> dict[str, list[tuple[int, str, str, int, str]]]:
+    """contract_changes, once a patch: the engine asks for the words before the check runs."""
+    key = ("fault-contract:changes", ctx.patch.msgid)
+    if key not in ctx.shared:
+        ctx.shared[key] = contract_changes(ctx)
+    return ctx.shared[key]
+
+
 def _doc_updated(ctx: Context, flag: str) -> bool:
     for pd in ctx.diffs:
         for f in pd.files:
@@ -119,10 +127,13 @@ class FaultContract:
     severity = "warning"
     summary = "changing the meaning of a VM_FAULT_* bit touches every producer and consumer"
 
+    def grep_words(self, ctx: Context) -> set[str]:
+        return set(_changes(ctx))
+
     def check(self, ctx: Context) -> Iterable[Finding]:
         if ctx.side == "base":
             return   # the change is the patch itself: nothing in the base to compare with
-        changes = contract_changes(ctx)
+        changes = _changes(ctx)
         for flag in sorted(changes):
             reasons = changes[flag]
             _rank, _why, file, line, fn = reasons[0]

@@ -54,6 +54,9 @@ class FieldInit:
     severity = "warning"
     summary = "a new struct member must be set wherever the struct is built"
 
+    def grep_words(self, ctx: Context) -> set[str]:
+        return {m.struct for m in added_members(ctx)}
+
     def check(self, ctx: Context) -> Iterable[Finding]:
         for m in added_members(ctx):
             if ctx.tree is None:
