@@ -237,7 +237,7 @@ def _brace_depths(lines: list[str]) -> tuple[int, int, bool, int]:
         if code and not line_in_comment and not code.startswith(("/*", "*", "//")) \
                 and not _LABEL.match(code):
             ind = len(line.expandtabs(8)) - len(line.expandtabs(8).lstrip())
-            at = depth if code.startswith("}") else line_start_depth
+            at = line_start_depth - 1 if code.startswith("}") else line_start_depth
             guesses.append(ind // 8 - at)
     start = max(-low, min(guesses) if guesses else 0)
     return -low, depth - low, starts_in_comment, start
@@ -245,6 +245,10 @@ def _brace_depths(lines: list[str]) -> tuple[int, int, bool, int]:
 
 # no tree, and the hunk header names no function or struct: the block it starts in is unknown
 UNKNOWN_BLOCK = "__reviewbot_unknown_block"
+
+
+def _side_lines(h: Hunk, side: str) -> list[str]:
+    return [t for kind, t in h.lines if kind in (" ", "-" if side == "pre" else "+")]
 
 
 def _hunk_image(h: Hunk, side: str) -> Image:
@@ -267,6 +271,8 @@ def _hunk_image(h: Hunk, side: str) -> Image:
         else:
             next(base_no if kind == "-" else new_no)
     unopened, unclosed, in_comment, depth = _brace_depths(lines)
+    # both sides start at the same place: take the deeper estimate for both
+    depth = max(depth, _brace_depths(_side_lines(h, "post" if side == "pre" else "pre"))[3])
     head: list[str] = []
     opener = ""
     if in_comment:

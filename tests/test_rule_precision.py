@@ -90,7 +90,7 @@ def test_member_found_with_a_tree_lists_the_sites_that_miss_it(tmp_path):
 
 @pytest.mark.parametrize("name", ["reflow-split-condition", "reflow-join-condition",
                                   "rename-local", "if-chain-to-switch", "move-function",
-                                  "extract-helper-with-test"])
+                                  "extract-helper-with-test", "else-branch-in-nested-block"])
 def test_same_tests_differently_written_are_no_change(name):
     rc, rep = review(name)
     assert rep["findings"] == [] and rc == 0
@@ -100,6 +100,23 @@ def test_a_test_really_removed_is_still_reported():
     _rc, rep = review("removed-test-of-a-bit")
     change = [f for f in rep["findings"] if f["key"] == "VM_FAULT_RETRY:change"]
     assert change and "a test of it removed in faultin_page()" in change[0]["message"]
+
+
+COW_2014 = ROOT.parent / "shared" / "threads" / \
+    "C01-v11-04-21-mm-allow-page-fault-handlers-to-perform-the-cow.mbox"
+
+
+@pytest.mark.skipif(not COW_2014.exists(), reason="needs ../shared/threads")
+def test_real_cow_thread_diff_only_says_only_what_is_true(tmp_path):
+    """The 2014 COW patch edits code around `ret & (VM_FAULT_ERROR | ...)` in do_cow_fault()
+    without changing the test: only VM_FAULT_LOCKED's new meaning, its documentation and the
+    new member are reported."""
+    r = reviewbot("review", "--mbox", str(COW_2014), "--format", "json", cwd=tmp_path)
+    rep = json.loads(r.stdout)
+    assert sorted(keys(rep)) == [("VM_FAULT_LOCKED:change", "warning"),
+                                 ("VM_FAULT_LOCKED:documentation", "warning"),
+                                 ("vm_fault.cow_page:diff-only", "info")]
+    assert r.returncode == 1
 
 
 # 3. producing a bit is not testing it ------------------------------------------------------

@@ -643,6 +643,14 @@ CASES = [
              "\tpage = find_get_page(mapping, vmf->pgoff);\n",
              "\tif (vmf->pgoff >= i_size_pages(mapping->host))\n\t\treturn VM_FAULT_SIGBUS;\n"
              "\tpage = find_get_page(mapping, vmf->pgoff);\n"))}),
+    dict(name="else-branch-in-nested-block", kind="unrelated",
+         subject="mm: drop the COW page of a poisoned fault",
+         changelog="The private page is not used when the source page is poisoned.",
+         files={"mm/memory.c": (MEMORY_C, mem_c((
+             "\t\treturn VM_FAULT_HWPOISON;\n\t}\n",
+             "\t\tif (vmf.cow_page) {\n\t\t\tput_page(vmf.cow_page);\n\t\t} else {\n"
+             "\t\t\tcount_vm_event(PGFAULT_POISON);\n\t\t}\n"
+             "\t\treturn VM_FAULT_HWPOISON;\n\t}\n")))}),
     dict(name="member-in-unnamed-block", kind="unrelated",
          subject="mm: count retries in the fault statistics",
          changelog="One more counter.",
