@@ -123,31 +123,8 @@ def _member_decls(body) -> list[MemberDecl]:
 
 
 def struct_member_order(src: bytes, struct: str) -> list[str]:
-    stack = [cparse.parse(src).root_node]
-    while stack:
-        node = stack.pop()
-        if node.type == "struct_specifier" and node.child_by_field_name("body") is not None:
-            nn = node.child_by_field_name("name")
-            if nn is not None and text(nn) == struct:
-                return _member_names(node.child_by_field_name("body"))
-        stack.extend(node.named_children)
-    return []
-
-
-def _member_names(body) -> list[str]:
-    """Member names in order, anonymous struct/union members flattened in place."""
-    names = []
-    for fd in body.named_children:
-        if fd.type != "field_declaration":
-            continue
-        decls = fd.children_by_field_name("declarator")
-        if not decls:
-            t = fd.child_by_field_name("type")
-            if t is not None and t.child_by_field_name("body") is not None:
-                names.extend(_member_names(t.child_by_field_name("body")))
-        for d in decls:
-            names.append(cparse.declarator_name(d) or "")
-    return names
+    """The member names of `struct` in declaration order (anonymous members flattened)."""
+    return next(([m.name for m in st.members] for st in structs(src) if st.name == struct), [])
 
 
 # --- construction sites ----------------------------------------------------------------------

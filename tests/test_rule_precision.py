@@ -4,7 +4,6 @@ built from the same files."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus" / "precision"
 sys.path.insert(0, str(CORPUS))
 from cases import CASES  # noqa: E402
+from make import before_files, build_tree  # noqa: E402
 
 EXPECTED = {Path(c["patch"]).stem.split("-", 1)[1]: c
             for c in json.loads((CORPUS / "expected.json").read_text())}
@@ -43,17 +43,7 @@ def review(name: str, *extra, tree: Path | None = None):
 
 def tree_of(tmp_path: Path, name: str, extra: dict[str, str] | None = None) -> Path:
     """A git tree holding the case's files as they were before its patch."""
-    repo = tmp_path / "tree"
-    files = {p: old for p, (old, _new) in BY_NAME[name]["files"].items()}
-    files.update(extra or {})
-    for path, text in files.items():
-        (repo / path).parent.mkdir(parents=True, exist_ok=True)
-        (repo / path).write_text(text)
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.org",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.org")
-    for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "base"]):
-        subprocess.run(["git", "-C", str(repo), *cmd], check=True, env=env)
-    return repo
+    return build_tree({**before_files(BY_NAME[name]), **(extra or {})}, tmp_path / "tree")
 
 
 def keys(rep) -> list[tuple[str, str]]:
@@ -168,14 +158,8 @@ WB_C = ("#include <linux/writeback.h>\n\nstatic int write_one(struct address_spa
 
 def test_fix_never_lands_between_an_unbraced_if_and_its_body(tmp_path):
     from tests.kpatch import file_diff, patch_mail
-    repo = tmp_path / "tree"
-    for path, text in {"include/linux/writeback.h": WB_H, "mm/page-writeback.c": WB_C}.items():
-        (repo / path).parent.mkdir(parents=True, exist_ok=True)
-        (repo / path).write_text(text)
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.org",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.org")
-    for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "base"]):
-        subprocess.run(["git", "-C", str(repo), *cmd], check=True, env=env)
+    repo = build_tree({"include/linux/writeback.h": WB_H, "mm/page-writeback.c": WB_C},
+                      tmp_path / "tree")
     new_h = WB_H.replace("\tunsigned int sync_mode;\n", "\tunsigned int sync_mode;\n"
                          "\tunsigned int for_sync:1;\n")
     mail = patch_mail("writeback: add for_sync", "for-sync@example.org",

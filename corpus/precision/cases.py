@@ -462,6 +462,10 @@ CHANGE = lambda flag: dict(rule="fault-contract", key=f"{flag}:change", severity
 DOC = lambda flag, **kw: dict(rule="fault-contract", key=f"{flag}:documentation",  # noqa: E731
                               severity="warning", **kw)
 
+ADD_GFP_MASK = ("\tunsigned int flags;\t\t/* FAULT_FLAG_* bits of this fault */\n",
+                "\tunsigned int flags;\t\t/* FAULT_FLAG_* bits of this fault */\n"
+                "\tgfp_t gfp_mask;\t\t\t/* for allocations in the handler */\n")
+
 CASES = [
     # ---------------------------------------------------------------- unrelated ---------------
     dict(name="reflow-split-condition", kind="unrelated",
@@ -667,10 +671,7 @@ CASES = [
     dict(name="gfp-mask-member", kind="related",
          subject="mm: pass the fault's gfp mask in struct vm_fault",
          changelog="Handlers should allocate with the mask of the fault.",
-         files={"include/linux/mm.h": (MM_H, mm_h((
-             "\tunsigned int flags;\t\t/* FAULT_FLAG_* bits of this fault */\n",
-             "\tunsigned int flags;\t\t/* FAULT_FLAG_* bits of this fault */\n"
-             "\tgfp_t gfp_mask;\t\t\t/* for allocations in the handler */\n"))),
+         files={"include/linux/mm.h": (MM_H, mm_h(ADD_GFP_MASK)),
                 "mm/memory.c": (MEMORY_C, mem_c((
              "\tvmf.flags = flags;\n\tvmf.page = NULL;\n",
              "\tvmf.flags = flags;\n\tvmf.gfp_mask = __get_fault_gfp_mask(vma);\n"
@@ -680,10 +681,7 @@ CASES = [
     dict(name="gfp-mask-member-alone", kind="related",
          subject="mm: add a gfp mask to struct vm_fault",
          changelog="The users come in the next patches.",
-         files={"include/linux/mm.h": (MM_H, mm_h((
-             "\tunsigned int flags;\t\t/* FAULT_FLAG_* bits of this fault */\n",
-             "\tunsigned int flags;\t\t/* FAULT_FLAG_* bits of this fault */\n"
-             "\tgfp_t gfp_mask;\t\t\t/* for allocations in the handler */\n")))},
+         files={"include/linux/mm.h": (MM_H, mm_h(ADD_GFP_MASK))},
          expect=[dict(rule="field-init", key="vm_fault.gfp_mask:diff-only", severity="info")]),
     dict(name="designated-initializer", kind="related",
          subject="mm: build the mkwrite vm_fault with an initializer",

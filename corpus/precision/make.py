@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -33,6 +35,23 @@ def file_diff(path: str, old: str, new: str) -> str:
             out += ["+" + ln for ln in b[y1:y2]]
     return "".join(ln if ln.endswith("\n") else ln + "\n\\ No newline at end of file\n"
                    for ln in out)
+
+
+def build_tree(files: dict[str, str], dest: Path) -> Path:
+    """A git repository at `dest` holding `files` (path -> text) in one commit, for reviewing
+    a case's patch with a tree."""
+    for path, text in files.items():
+        (dest / path).parent.mkdir(parents=True, exist_ok=True)
+        (dest / path).write_text(text)
+    env = dict(os.environ, GIT_AUTHOR_NAME="corpus", GIT_AUTHOR_EMAIL="corpus@example.org",
+               GIT_COMMITTER_NAME="corpus", GIT_COMMITTER_EMAIL="corpus@example.org")
+    for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "base"]):
+        subprocess.run(["git", "-C", str(dest), *cmd], check=True, env=env)
+    return dest
+
+
+def before_files(case: dict) -> dict[str, str]:
+    return {path: old for path, (old, _new) in case["files"].items()}
 
 
 def patch_mail(i: int, case: dict) -> str:
