@@ -243,3 +243,58 @@ def test_precision_corpus_gives_the_expected_findings():
     assert "findings per patch: 0.00 (total 0; target 0)" in r.stdout
     assert "(100%; target 100%); extra warnings 0 (target 0); extra info 0" in r.stdout
     assert "missing skipped" not in r.stdout
+
+
+# the same shapes on the real 6.1 tree --------------------------------------------------------
+
+def _kernel_review(kernel_tree, tmp_path, subject, edits, *tree):
+    from tests.kpatch import file_diff, patch_mail, replace_once, show
+    diffs = []
+    for path, pairs in edits.items():
+        old = new = show(kernel_tree, "HEAD", path)
+        for a, b in pairs:
+            new = replace_once(new, a, b)
+        diffs.append(file_diff(kernel_tree, path, old, new))
+    (tmp_path / "p.mbox").write_text(patch_mail(subject, f"{len(diffs)}-{subject[:9]}@x", diffs))
+    r = reviewbot("review", "--mbox", str(tmp_path / "p.mbox"), *tree, "--no-simulate",
+                  "--format", "json", cwd=tmp_path)
+    assert r.returncode in (0, 1), r.stderr
+    return r.returncode, json.loads(r.stdout)
+
+
+KERNEL_NOISE = {
+    "mm/memory.c": [
+        ("\tif (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY |\n"
+         "\t\t\t    VM_FAULT_DONE_COW)))",
+         "\tif (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE |\n"
+         "\t\t\t    VM_FAULT_RETRY | VM_FAULT_DONE_COW)))"),
+        ("\t\tif (unlikely(!tmp || (tmp &\n\t\t\t\t      (VM_FAULT_ERROR | VM_FAULT_NOPAGE)))) {",
+         "\t\tif (unlikely(!tmp || (tmp & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)))) {")],
+    "include/linux/mm.h": [
+        ("\tstruct page *cow_page;\t\t/* Page handler may use for COW fault */",
+         "\tstruct page *cow_page;\t\t/* private page a handler may COW into */"),
+        ("\t\tunsigned long real_address;\t/* Faulting virtual address - unmasked */",
+         "\t\tconst unsigned long real_address;\t/* Faulting virtual address - unmasked */")]}
+
+
+@pytest.mark.parametrize("mode", ["tree", "diff-only"])
+def test_kernel_reflow_comment_and_type_edits_are_silent(kernel_tree, tmp_path, mode):
+    tree = ["--tree", str(kernel_tree)] if mode == "tree" else ["--no-tree"]
+    rc, rep = _kernel_review(kernel_tree, tmp_path, "mm: reflow and comment", KERNEL_NOISE,
+                             *tree)
+    assert rep["series"]["mode"] == mode and rep["findings"] == [] and rc == 0
+
+
+def test_kernel_test_dropped_from_a_reflowed_condition_is_reported(kernel_tree, tmp_path):
+    rc, rep = _kernel_review(kernel_tree, tmp_path, "mm: let __do_fault pass RETRY on", {
+        "mm/memory.c": [
+            ("\tif (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY |\n"
+             "\t\t\t    VM_FAULT_DONE_COW)))",
+             "\tif (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE |\n"
+             "\t\t\t    VM_FAULT_DONE_COW)))")]}, "--tree", str(kernel_tree))
+    assert rc == 1 and sorted(k for k, _s in keys(rep)) == ["VM_FAULT_RETRY:change",
+                                                           "VM_FAULT_RETRY:documentation"]
+    change = next(f for f in rep["findings"] if f["key"] == "VM_FAULT_RETRY:change")
+    assert "a test of it removed in __do_fault()" in change["message"]
+    doc = next(f for f in rep["findings"] if f["key"] == "VM_FAULT_RETRY:documentation")
+    assert doc["file"] == "Documentation/filesystems/locking.rst"
