@@ -286,7 +286,8 @@ def _hunk_image(h: Hunk, side: str) -> Image:
             opener, first = "struct", f"struct {st} {{"
         else:
             opener, first = "unknown", f"void {UNKNOWN_BLOCK}(void) {{"
-        head += [first] + ["{"] * (depth - 1)
+        # blocks inside a struct are member structs or unions: their members are the struct's
+        head += [first] + ["struct {" if opener == "struct" else "{"] * (depth - 1)
     unclosed += depth - unopened
     tail = ["};"] * unclosed
     src = "\n".join(head + lines + tail) + "\n"

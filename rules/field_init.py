@@ -73,7 +73,7 @@ def _skip_unknown_block(ctx: Context, post) -> None:
     a struct member, but of which struct cannot be told."""
     wrapper = next((f.node for f in cparse.functions(post.src) if f.name == UNKNOWN_BLOCK), None)
     body = wrapper.child_by_field_name("body") if wrapper is not None else None
-    for d in (body.named_children if body is not None else []):
+    for d in (cindex.walk(body) if body is not None else []):
         if d.type in ("declaration", "field_declaration") and line_of(d) in post.changed:
             ctx.skip(CHECK_STRUCT, f"{post.path}:{post.file_line(line_of(d))}: a declaration "
                      "in a block the hunk does not show (no tree): if it is a struct member, "

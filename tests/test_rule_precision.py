@@ -59,6 +59,11 @@ def test_member_is_found_in_the_struct_the_context_opens():
     assert rc == 0
 
 
+def test_member_of_a_member_struct_is_a_member_of_the_outer_struct():
+    rc, rep = review("member-of-a-member-struct")
+    assert keys(rep) == [("page.zone_device_data:diff-only", "info")] and rc == 0
+
+
 def test_member_of_a_struct_the_diff_does_not_name_is_listed_as_skipped():
     rc, rep = review("member-in-unnamed-block")
     assert rc == 0 and rep["findings"] == []

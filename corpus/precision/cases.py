@@ -393,6 +393,31 @@ mapping is large enough.  The policy is set in
 /sys/kernel/mm/transparent_hugepage/enabled.
 """
 
+PAGE_H = """\
+#ifndef _LINUX_MM_TYPES_H
+#define _LINUX_MM_TYPES_H
+
+/* one per physical page; most of it is a union of what its current owner keeps */
+struct page {
+	unsigned long flags;
+	union {
+		struct {	/* the page cache and anonymous memory */
+			struct list_head lru;
+			struct address_space *mapping;
+			pgoff_t index;
+			unsigned long private;
+		};
+		struct {	/* slab */
+			void *freelist;
+			unsigned int inuse;
+		};
+	};
+	atomic_t _refcount;
+};
+
+#endif
+"""
+
 # --- init helpers: a struct, its constructor, and a member set by a helper ------------------
 
 def _init_files(struct: str, header: str, cfile: str, ctor: str, alloc: str,
@@ -696,6 +721,14 @@ CASES = [
              "\tvmf.virtual_address = (void __user *)(address & PAGE_MASK);\n\tvmf.pgoff = page->index;\n")))},
          expect=[dict(rule="field-init", key="vm_fault.mapping:diff-only", severity="info",
                       message_has="sets it in do_page_mkwrite()")]),
+    dict(name="member-of-a-member-struct", kind="related",
+         subject="mm: give device pages a private word",
+         changelog="Drivers of device memory want a word of their own in struct page.",
+         files={"include/linux/mm_types.h": (PAGE_H, edit(PAGE_H,
+             "\t\t\tunsigned long private;\n",
+             "\t\t\tunsigned long private;\n\t\t\tvoid *zone_device_data;\n"))},
+         expect=[dict(rule="field-init", key="page.zone_device_data:diff-only",
+                      severity="info")]),
     init_case("init-completion", "kdamond_ctx", "\tstruct completion started;\n", "started",
               "\tinit_completion(&p->started);\n"),
     init_case("seqcount-init", "vma_seq", "\tseqcount_t vm_sequence;\n", "vm_sequence",
