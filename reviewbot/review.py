@@ -1,5 +1,6 @@
 """`reviewbot review`: fetch a series, apply it to a tree in a throw-away index, run the rules and
-the simulator, and print the findings (text, JSON or SARIF). Exit 0: none, 1: findings, 2: error.
+the simulator, and print the findings (text, JSON or SARIF). Exit 0: none or only info,
+1: warnings or errors, 2: error.
 
 Options may also come from git config: reviewbot.tree, reviewbot.base, reviewbot.inbox,
 reviewbot.format, reviewbot.rules."""
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from reviewbot import config
 from reviewbot.diff import PatchDiff, map_functions, parse_patch
-from reviewbot.engine import Context, load_rules, run_rules
+from reviewbot.engine import Context, exit_status, load_rules, run_rules
 from reviewbot.errors import ReviewbotError
 from reviewbot.fetch import fetch_thread
 from reviewbot.findings import PatchInfo, Report, Skipped
@@ -60,7 +61,7 @@ def run(args) -> int:
     else:
         from reviewbot.render.text import render_text
         sys.stdout.write(render_text(report))
-    return 1 if report.findings else 0
+    return exit_status(report.findings)
 
 
 def build_report(args) -> Report:
