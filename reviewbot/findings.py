@@ -150,9 +150,12 @@ class Report:
         line = (f"total: {counts['error']} errors, {counts['warning']} warnings, "
                 f"{counts['info']} info; {intro} introduced, "
                 f"{len(self.findings) - intro} pre-existing")
-        if self.already_applied:
-            line += f"; NOT REVIEWED AS NEW: the tree at {self.base[:12]} already contains " \
-                    "the series (every hunk reverse-applies)"
+        if self.already_applied and self.applied:
+            line += f"; ALREADY APPLIED: the tree already has the series; reviewed against " \
+                    f"{self.base[:12]}, the tree before it"
+        elif self.already_applied:
+            line += "; ALREADY APPLIED: the tree already has the series (every hunk " \
+                    "reverse-applies); not reviewed as new"
         elif self.not_applied:
             why = next((s.reason for s in self.skipped if s.check == "apply"),
                        "no kernel tree was found")

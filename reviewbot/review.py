@@ -170,10 +170,32 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
     if repo is not None:
         base = _choose_base(repo, series, base_rev, skipped)
         base_view = TreeView(repo, base, label="base")
-        with progress.step("applying the series"):
-            results = repo.apply_series(base, [(p.msgid, p.index, p.body, d.paths)
-                                               for p, d in zip(series.patches, diffs)])
-        failed = next((r for r in results if not r.ok), None)
+        results: list = []
+        failed = None
+        if reverse_applies(repo, base, series.patches, diffs):
+            # --3way would happily "apply" a change the tree already has: check first
+            already = True
+            commits = commits_of(repo, base, series.patches, diffs)
+            parent = repo.resolve(commits[0] + "^") if commits else None
+            if parent:
+                # the tree has it as commits (a b4 prep branch, a merged series): review the
+                # change against the tree just before it, and say so
+                skipped.append(Skipped("apply", f"the tree at {base[:12]} already contains "
+                                       "the series (every hunk reverse-applies), as "
+                                       + ", ".join(c[:12] for c in commits)
+                                       + f"; reviewed against {parent[:12]}, the tree before it"))
+                base = parent
+                base_view = TreeView(repo, base, label="base")
+            else:
+                skipped.append(Skipped("apply", f"the tree at {base[:12]} already contains "
+                                       "the series: every hunk reverse-applies; it is not "
+                                       "reviewed as new"))
+                failed = True
+        if failed is None:
+            with progress.step("applying the series"):
+                results = repo.apply_series(base, [(p.msgid, p.index, p.body, d.paths)
+                                                   for p, d in zip(series.patches, diffs)])
+            failed = next((r for r in results if not r.ok), None)
         if failed is None:
             applied = True
             views = [base_view]
@@ -182,12 +204,8 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
             per_patch = [(views[i], views[i + 1]) for i in range(len(diffs))]
             patched_view = views[-1]
         else:
-            d = diffs[[p.msgid for p in series.patches].index(failed.msgid)]
-            already = reverse_applies(repo, base, series.patches)
-            if already:
-                skipped.append(Skipped("apply", f"the tree at {base[:12]} already contains "
-                                       "the series: every hunk reverse-applies"))
-            else:
+            if failed is not True:
+                d = diffs[[p.msgid for p in series.patches].index(failed.msgid)]
                 skipped.append(Skipped("apply", describe_apply_failure(d, failed.error),
                                        failed.msgid))
             skipped.append(Skipped("whole-tree checks", "the series " + (
@@ -233,12 +251,39 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
                   tree_given=repo is not None).sorted()
 
 
-def reverse_applies(repo: Repo, base: str, patches) -> bool:
+def commits_of(repo: Repo, base: str, patches, diffs, depth: int = 200) -> list[str]:
+    """The commits of `base`'s recent history (the newest `depth` touching the series' files)
+    whose patch-ids are those of the patches, in series order; [] unless every one is found."""
+    paths = sorted({p for d in diffs for p in d.paths})
+    log = repo._git("log", f"-n{depth}", "--format=%H", "-p", "--no-color", base, "--", *paths)
+    if log.returncode != 0:
+        return []
+    ids = repo._git("patch-id", "--stable", stdin=log.stdout)
+    by_pid = {}
+    for line in ids.stdout.decode().splitlines():
+        pid, commit = line.split()[:2]
+        by_pid.setdefault(pid, commit)       # the newest commit with that change
+    found = []
+    for p in patches:
+        r = repo._git("patch-id", "--stable", stdin=p.body.encode("utf-8", "surrogateescape"))
+        pid = r.stdout.decode().split()[:1]
+        if not pid or pid[0] not in by_pid:
+            return []
+        found.append(by_pid[pid[0]])
+    return found
+
+
+def reverse_applies(repo: Repo, base: str, patches, diffs) -> bool:
     """True when the base already holds the whole series: undoing the patches from the last
-    one back, in a throw-away index, succeeds hunk for hunk."""
+    one back, in a throw-away index of the files they touch, succeeds hunk for hunk."""
+    paths = sorted({p for d in diffs for p in d.paths})
+    if not patches or not paths:
+        return False
     with tempfile.TemporaryDirectory(prefix="reviewbot-reverse-") as tmp:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
-        if repo._git("read-tree", base, env=env).returncode != 0:
+        listing = repo._git("ls-tree", "-r", "--full-tree", base, "--", *paths).stdout
+        if repo._git("update-index", "--add", "--index-info", env=env,
+                     stdin=listing).returncode != 0:
             return False
         for p in reversed(patches):
             r = repo._git("apply", "--cached", "-R", "--whitespace=nowarn", "-", env=env,

@@ -1,0 +1,238 @@
+"""What a reviewer reads and what pipes consume (issue 12): checkpatch-shaped text and terse
+lines, the real b4 running reviewbot as its check command, one severity vocabulary, SARIF that
+the OASIS schema accepts, an exit status of its own when nothing was applied."""
+from __future__ import annotations
+
+import json
+import mailbox
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reviewbot import corpus
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+TERSE = re.compile(r"^[^\s:]+(:\d+)?: (ERROR|WARNING|INFO):[A-Z_]+: \S.*$")
+
+
+def reviewbot(*args, cwd=None, env=None, stdin=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([sys.executable, "-m", "reviewbot", *args], capture_output=True,
+                          text=True, cwd=cwd or "/", env=e, timeout=300, input=stdin)
+
+
+def git(repo, *args, env=None):
+    e = dict(os.environ, GIT_AUTHOR_NAME="T", GIT_AUTHOR_EMAIL="t@example.org",
+             GIT_COMMITTER_NAME="T", GIT_COMMITTER_EMAIL="t@example.org")
+    e.update(env or {})
+    p = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, env=e)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tree") / "linux"
+    corpus.build_tree_repo(path)
+    return path
+
+
+def thread(name: str) -> Path:
+    return corpus.thread_path(name)
+
+
+def patch_bodies(mbox: Path) -> dict[str, str]:
+    """Message-id -> the body text b4/git see, for checking `#N`."""
+    out = {}
+    for m in mailbox.mbox(str(mbox)):
+        body = m.get_payload(decode=True).decode("utf-8", "replace")
+        out[m["Message-ID"].strip().strip("<>")] = body
+    return out
+
+
+# ---- terse and checkpatch-like text ------------------------------------------------------
+
+def test_terse_is_one_checkpatch_line_per_finding():
+    r = reviewbot("review", "--bundled", "cow-missing-init", "--no-simulate", "--format", "terse")
+    js = reviewbot("review", "--bundled", "cow-missing-init", "--no-simulate", "--format", "json")
+    assert r.returncode == 1, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == len(json.loads(js.stdout)["findings"]) >= 3
+    for ln in lines:
+        assert TERSE.match(ln), ln
+    assert any(ln.startswith("mm/memory.c:46: WARNING:FIELD_INIT: ") and "do_page_mkwrite()" in ln
+               for ln in lines)
+    assert not any(":0:" in ln for ln in lines)
+
+
+def test_terse_prints_nothing_for_a_clean_series():
+    r = reviewbot("review", "--bundled", "clean", "--no-simulate", "--format", "terse")
+    assert r.returncode == 0 and r.stdout == "", r.stdout + r.stderr
+
+
+def test_text_hash_n_is_the_patch_line_and_the_code_is_under_it():
+    rep = json.loads(reviewbot("review", "--bundled", "cow-missing-init", "--no-simulate",
+                               "--format", "json").stdout)
+    text = reviewbot("review", "--bundled", "cow-missing-init", "--no-simulate").stdout
+    bodies = patch_bodies(thread("cow-missing-init"))
+    in_patch = [f for f in rep["findings"] if f.get("patch_line")]
+    assert in_patch, "a finding on a line the patch shows"
+    for f in in_patch:
+        body_line = bodies[f["patch"]].split("\n")[f["patch_line"] - 1]
+        assert body_line == f["code"], (f["patch_line"], body_line, f["code"])
+        head = f"#{f['patch_line']}: FILE: {f['file']}:{f['line']}:"
+        i = text.index(head)
+        assert text[i:].split("\n")[1] == f["code"]
+    # a finding outside the diff: no made-up #N, but its code line from the tree
+    out = next(f for f in rep["findings"] if f["function"] == "do_page_mkwrite")
+    assert "patch_line" not in out and out["code"] == " \tstruct vm_fault vmf;"
+    assert "\nFILE: mm/memory.c:46: do_page_mkwrite()\n \tstruct vm_fault vmf;\n" in text
+    assert "#1: " not in text and "#2: " not in text       # no longer a counter
+
+
+# ---- traces ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def unlock_json():
+    r = reviewbot("review", "--bundled", "cow-missing-init", "--format", "json")
+    return json.loads(r.stdout)
+
+
+def test_trace_is_terse_and_the_violation_line_is_whole(unlock_json):
+    f = next(f for f in unlock_json["findings"]
+             if (f.get("simulation") or {}).get("verdict") == "violated")
+    steps = f["simulation"]["trace"]
+    violation = steps[-1]["action"]
+    assert violation.startswith("VIOLATION") and len(steps) > 20
+    text = reviewbot("review", "--bundled", "cow-missing-init").stdout
+    block = text[text.index("    trace ("):text.index("with the suggested fix")]
+    shown = [ln for ln in block.splitlines()[1:]
+             if ln.strip() and not ln.strip().startswith("...")]
+    assert len(shown) <= 12 < len(steps)
+    assert shown[-1].endswith(violation), "the violation line is never cut"
+    assert "more steps" not in text and "full trace:" not in text
+    full = reviewbot("review", "--bundled", "cow-missing-init", "--trace", "full").stdout
+    fblock = full[full.index("    trace ("):full.index("with the suggested fix")]
+    assert len([ln for ln in fblock.splitlines() if ln.strip()]) == len(steps) + 1
+    assert fblock.rstrip().endswith(violation)
+    assert len(f["simulation"]["trace"]) == len(steps), "JSON keeps every step"
+
+
+# ---- exit status when nothing was applied ------------------------------------------------
+
+def _copy_without_history(src: Path, dst: Path) -> None:
+    """The same files in a repository of its own: the series' base-commit is unknown there."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".git"))
+    git(dst, "init", "-q")
+    git(dst, "add", "-A")
+    git(dst, "commit", "-qm", "another base")
+
+
+def test_series_that_applies_nowhere_exits_3_with_one_summary_line(tree, tmp_path):
+    other = tmp_path / "other"
+    _copy_without_history(tree, other)
+    git(other, "rm", "-q", "mm/khugepaged.c")       # patch 1/2 changes it
+    git(other, "commit", "-qm", "diverge")
+    mbox = str(thread("clean"))
+    r = reviewbot("review", "--mbox", mbox, "--tree", str(other), "--no-simulate")
+    assert r.returncode == 3, r.stdout + r.stderr
+    last = r.stdout.rstrip().splitlines()[-1]
+    assert "NOT APPLIED: patch 1/" in last and "whole-tree checks skipped" in last
+    assert "no findings" not in r.stdout
+    t = reviewbot("review", "--mbox", mbox, "--tree", str(other), "--no-simulate",
+                  "--format", "terse")
+    assert t.returncode == 3 and t.stdout.startswith("reviewbot: total: 0 errors")
+    assert "NOT APPLIED" in t.stdout and len(t.stdout.splitlines()) == 1
+    j = json.loads(reviewbot("review", "--mbox", mbox, "--tree", str(other), "--no-simulate",
+                             "--format", "json").stdout)
+    assert j["series"]["not_applied"] is True and j["series"]["applied"] is False
+    ok = reviewbot("review", "--bundled", "clean", "--no-simulate")
+    assert ok.returncode == 0 and ok.stdout.rstrip().endswith("no findings")
+
+
+def test_already_applied_series_is_said_so(tree, tmp_path):
+    mbox = str(thread("cow-missing-init"))
+    # the series in the tree as one squashed change: every hunk reverse-applies
+    squashed = tmp_path / "squashed"
+    _copy_without_history(tree, squashed)
+    for m in sorted(mailbox.mbox(mbox), key=lambda m: m["Subject"]):
+        if "/2]" in m["Subject"] and "0/2]" not in m["Subject"]:
+            subprocess.run(["git", "apply", "-"], cwd=squashed, check=True,
+                           input=m.get_payload(decode=True))
+    git(squashed, "commit", "-qam", "everything at once")
+    r = reviewbot("review", "--mbox", mbox, "--tree", str(squashed), "--no-simulate")
+    assert r.returncode in (1, 3), r.stderr
+    assert "already contains the series: every hunk reverse-applies" in r.stdout
+    assert "ALREADY APPLIED" in r.stdout.splitlines()[-1]
+    assert "does not apply" not in r.stdout
+    j = json.loads(reviewbot("review", "--mbox", mbox, "--tree", str(squashed),
+                             "--no-simulate", "--format", "json").stdout)
+    assert j["series"]["already_applied"] is True and j["series"]["mode"] == "diff-only"
+
+
+# ---- the real b4 ---------------------------------------------------------------------------
+
+def _b4_home(tmp_path) -> dict:
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    return {"HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"),
+            "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".data"),
+            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.org",
+            "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@example.org"}
+
+
+CHECK_CMD = f"{VENV_BIN / 'reviewbot'} review --mbox - --format terse --no-simulate"
+
+
+def _b4(args, cwd, env_over, public_inbox=None, b4_env=None):
+    env = b4_env(public_inbox, Path(env_over["HOME"])) if b4_env else dict(os.environ)
+    env.update(env_over)
+    return subprocess.run([str(VENV_BIN / "b4"), *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300, stdin=subprocess.DEVNULL)
+
+
+def test_b4_am_check_shows_reviewbots_findings(tree, tmp_path, public_inbox, b4_env):
+    work = tmp_path / "linux"
+    git(tmp_path, "clone", "-q", str(tree), str(work))
+    git(work, "config", "b4.am-perpatch-check-cmd", CHECK_CMD)
+    mbox = thread("cow-missing-init")
+    cover = next(m for m in mailbox.mbox(str(mbox)) if "0/2]" in m["Subject"])
+    mid = cover["Message-ID"].strip().strip("<>")
+    p = _b4(["am", "--check", "-m", str(mbox), "-o", str(tmp_path / "out"), mid], work,
+            _b4_home(tmp_path), public_inbox, b4_env)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out
+    found = [ln.split("reviewbot: ", 1)[1] for ln in out.splitlines() if "reviewbot: " in ln]
+    found = [ln for ln in found if ln != "passed all checks"]      # b4's word for no output
+    assert any(ln.startswith("mm/memory.c:46: WARNING:FIELD_INIT: ") for ln in found), out
+    assert all(TERSE.match(ln) for ln in found), found
+    assert "reviewbot: [" not in out and '"tool"' not in out     # not JSON, not the report
+
+
+def test_b4_prep_check_shows_reviewbots_findings(tree, tmp_path):
+    work = tmp_path / "linux"
+    env = _b4_home(tmp_path)
+    git(tmp_path, "clone", "-q", str(tree), str(work))
+    git(work, "config", "b4.prep-perpatch-check-cmd", CHECK_CMD)
+    p = _b4(["prep", "-n", "cowfix", "-f", "HEAD"], work, env)
+    assert p.returncode == 0, p.stderr
+    mbox = str(thread("cow-missing-init"))
+    for m in sorted(mailbox.mbox(mbox), key=lambda m: m["Subject"]):
+        if "/2]" in m["Subject"] and "0/2]" not in m["Subject"]:
+            subprocess.run(["git", "am", "-q"], cwd=work, check=True, input=m.as_bytes(),
+                           env={**os.environ, **env})
+    p = _b4(["prep", "--check"], work, env)
+    out = p.stdout + p.stderr
+    found = [ln.split("reviewbot: ", 1)[1] for ln in out.splitlines() if "reviewbot: " in ln]
+    found = [ln for ln in found if ln != "passed all checks"]      # b4's word for no output
+    assert any(ln.startswith("mm/memory.c:46: WARNING:FIELD_INIT: ") for ln in found), out
+    assert all(TERSE.match(ln) for ln in found), found
+    assert "Warning: 0" not in out, out
