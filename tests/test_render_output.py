@@ -314,3 +314,134 @@ def test_one_severity_vocabulary_across_outputs(tmp_path):
     assert sorted(re.findall(r"\*\* \((error|warning|info),", md)) == sorted(sev.values())
     readme = (ROOT / "README.md").read_text()
     assert "| `info` | `INFO` | `note` | `warn` |" in readme
+
+
+# ---- no repeats, never line 0 ---------------------------------------------------------------
+
+def test_a_site_list_is_printed_once_per_review_and_a_reply_says_things_once():
+    text = reviewbot("review", "--bundled", "cow", "--no-simulate").stdout
+    assert text.count("    sites (13):\n") == 1
+    assert "    sites (13): as listed above for fault-contract at mm/memory.c:" in text
+    r = reviewbot("reply", "--bundled", "cow", "--no-simulate", "--from", "rb <bot@example.net>")
+    assert r.returncode == 0, r.stderr
+    mails = r.stdout.split("\nFrom: ")[1:]       # an mbox: one reply per patch
+    assert len(mails) == 2
+    for m in mails:
+        prose = " ".join(ln for ln in m.split("\n") if not ln.startswith(">"))
+        prose = " ".join(prose.split())
+        assert prose.count("introduced by this patch") == 1, prose
+        qs = re.findall(r"(?:Does|Is|Should) [^?]+\?", prose)
+        assert qs and len(qs) == len(set(qs)), qs
+
+
+SHARED = ROOT.parent / "shared" / "threads"
+COW_2014 = SHARED / "C01-v11-04-21-mm-allow-page-fault-handlers-to-perform-the-cow.mbox"
+
+
+@pytest.mark.skipif(not COW_2014.exists(), reason="needs ../shared/threads")
+def test_never_line_0_and_an_assumed_file_name_is_said(tmp_path):
+    outs = {fmt: reviewbot("review", "--mbox", str(COW_2014), "--format", fmt, cwd=tmp_path)
+            for fmt in ("text", "terse", "sarif")}
+    outs["checklist"] = reviewbot("checklist", "--mbox", str(COW_2014), cwd=tmp_path)
+    for fmt, r in outs.items():
+        assert r.returncode in (0, 1, 3) and r.stdout, (fmt, r.stderr)
+        assert not re.search(r"\.rst:0\b|:0:|\"startLine\": 0", r.stdout), fmt
+    assert ("Documentation/filesystems/locking.rst: file name assumed (diff-only mode"
+            in outs["text"].stdout)
+
+
+# ---- errors and config ----------------------------------------------------------------------
+
+def test_invalid_git_config_value_is_an_error_naming_the_key(tree, tmp_path):
+    work = tmp_path / "linux"
+    git(tmp_path, "clone", "-q", str(tree), str(work))
+    git(work, "config", "reviewbot.format", "xml")
+    r = reviewbot("review", "--mbox", str(thread("clean")), "--no-simulate", cwd=work)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == ("reviewbot: git config reviewbot.format: invalid value 'xml' "
+                        "(expected one of: text, terse, json, sarif)\n")
+    git(work, "config", "reviewbot.format", "terse")
+    ok = reviewbot("review", "--mbox", str(thread("clean")), "--no-simulate", cwd=work)
+    assert ok.returncode == 0 and ok.stdout == "" and ok.stderr == ""
+
+
+def test_unreachable_archive_names_the_url(tmp_path):
+    import socket
+    with socket.socket() as s:            # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = reviewbot("review", "--inbox", f"http://127.0.0.1:{port}/linux-mm/",
+                  "abc@example.org", cwd=tmp_path)
+    assert r.returncode == 2 and "%s" not in r.stderr
+    assert (f"could not be reached at http://127.0.0.1:{port}/linux-mm/abc@example.org"
+            in r.stderr), r.stderr
+    assert len(r.stderr.splitlines()) == 1
+
+
+def test_bot_help_prints_the_example_config_as_a_block():
+    r = reviewbot("bot", "--help")
+    assert r.returncode == 0
+    lines = [ln.strip() for ln in r.stdout.splitlines()]
+    assert "[bot]" in lines and "[[list]]" in lines and "[smtp]" in lines
+    assert any(ln.startswith('address = "linux-mm@kvack.org"') for ln in lines)
+
+
+def test_control_characters_from_mail_are_escaped(tmp_path):
+    from reviewbot.findings import Finding, PatchInfo, Report
+    from reviewbot.render.text import render_terse, render_text
+    evil = "mm: fix\x1b]0;owned\x07 \x1b[2J\x9b31m"
+    f = Finding("field-init", "warning", "p@x", "mm/a.c", 3, "f", f"message {evil}",
+                code="+\tx = 1;\x1b[8m")
+    rep = Report(evil, "p@x", 1, [PatchInfo("p@x", evil, 1, 1)], "", "diff-only", [f])
+    for out in (render_text(rep), render_terse(rep)):
+        assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out
+        assert "\\x1b]0;owned\\x07" in out
+    r = reviewbot("review", "x\x1b[31m@example.org\x07", "--mbox", str(thread("clean")),
+                  cwd=tmp_path)
+    assert r.returncode == 2 and "\x1b" not in r.stderr and "\\x1b[31m" in r.stderr
+
+
+# ---- checklist: raw HTML and inline code ----------------------------------------------------
+
+def test_markdown_checklist_escapes_raw_html_and_html_renders_inline_code():
+    from reviewbot.findings import Finding, PatchInfo, Report
+    from reviewbot.render.checklist import render_checklist
+    f = Finding("field-init", "warning", "p@x", "mm/a.c", 3, "f",
+                "sets <img src=x onerror=alert(1)> in `a<b>`")
+    rep = Report("<script>alert(1)</script> mm: x", "p@x", 1,
+                 [PatchInfo("p@x", "<b>[PATCH]</b> y", 1, 1)], "", "diff-only", [f])
+    md = render_checklist(rep, {})
+    assert "<script>" not in md and "<img" not in md and "<b>[PATCH]" not in md
+    assert "&lt;script&gt;" in md and "&lt;img src=x" in md
+    assert "`a<b>`" in md                  # code spans show it as it is
+    html = reviewbot("checklist", "--bundled", "cow-missing-init", "--no-simulate", "--html")
+    assert html.returncode == 0, html.stderr
+    assert "<code>cow_page</code>" in html.stdout and "`" not in html.stdout
+    assert "<strong>field-init</strong>" in html.stdout
+    h = render_checklist(rep, {}, html=True)
+    assert "<script>" not in h and "<code>a&lt;b&gt;</code>" in h
+
+
+# ---- progress --------------------------------------------------------------------------------
+
+def test_progress_line_only_on_a_terminal_and_only_for_slow_steps():
+    import io
+    import time
+    from reviewbot import progress
+    master, slave = os.openpty()
+    with os.fdopen(slave, "w") as tty:
+        with progress.step("applying the series", stream=tty, delay=0.2):
+            time.sleep(0.5)
+        with progress.step("indexing", stream=tty, delay=0.2):
+            pass                                  # quick: nothing shown
+    shown = os.read(master, 4096).decode()
+    os.close(master)
+    assert "reviewbot: applying the series..." in shown
+    assert re.search(r"\d s\r?\n$", shown), shown
+    assert "indexing" not in shown
+    pipe = io.StringIO()
+    with progress.step("simulating", stream=pipe, delay=0.0):
+        time.sleep(0.1)
+    assert pipe.getvalue() == ""
+    r = reviewbot("review", "--bundled", "cow-missing-init")     # stderr is a pipe here
+    assert r.returncode == 1 and r.stderr == ""

@@ -393,7 +393,7 @@ def render_replies(report: Report, mails: dict[str, Message | PatchMail],
                  for f in fs]
         body = [attribution(pm), ""] + quoted_body(pm, items) + [""]
         if common:
-            body += wrap(common.replace("This is", "Each question above is", 1)) + [""]
+            body += wrap(common.replace("This is", "Each finding above is", 1)) + [""]
         for para in footer or []:
             body += wrap(para) + [""]
         body += reproduce_lines(report, policy) + ["", *signature(policy)]

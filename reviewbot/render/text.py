@@ -24,12 +24,21 @@ def site_list_key(f: Finding) -> tuple:
     return (f.rule, tuple(s.sort_key() + (s.touched,) for s in f.sites))
 
 
-def _finding(f: Finding, trace: str, listed: dict[tuple, str]) -> list[str]:
+def assumed(f: Finding, mode: str) -> bool:
+    """A path a rule named without a tree to look it up in (no line, not in the diff)."""
+    return mode != "tree" and bool(f.file) and not (f.line and f.line > 0) and not f.patch_line
+
+
+def _finding(f: Finding, trace: str, listed: dict[tuple, str],
+             report_mode: str = "tree") -> list[str]:
     loc = f"FILE: {where(f)}:" + (f" {one_line(f.function)}()" if f.function else "")
     out = [f"{rule_tag(f)}: {one_line(f.message)}",
            (f"#{f.patch_line}: " if f.patch_line else "") + loc]
     if f.code:
         out.append(escape(f.code))
+    elif assumed(f, report_mode):
+        out.append(f"    {one_line(f.file)}: file name assumed (diff-only mode: no tree to "
+                   "find it in)")
     out.append(f"    {'introduced by this series' if f.introduced else 'pre-existing in the base'}")
     if f.sites:
         key = site_list_key(f)
@@ -86,11 +95,11 @@ def render_text(report: Report, trace: str = "terse") -> str:
         out.append(f"{one_line(p.subject)} <{one_line(p.msgid)}>")
         out.append("")
         for f in fs:
-            out.extend(_finding(f, trace, listed))
+            out.extend(_finding(f, trace, listed, report.mode))
             out.append("")
     for fs in by_patch.values():          # findings on no patch of the list: series-wide
         for f in fs:
-            out.extend(_finding(f, trace, listed))
+            out.extend(_finding(f, trace, listed, report.mode))
             out.append("")
     for s in report.skipped:
         who = f" ({one_line(s.patch)})" if s.patch else ""
