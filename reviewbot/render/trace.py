@@ -10,7 +10,8 @@ from reviewbot.render.safe import one_line
 
 # steps a reader needs to follow a fault-path violation: locks, ->fault and its return, the
 # page-table update, and each thread's start and end
-KEY = re.compile(r"lock|PTL|returns|->fault|->page_mkwrite|VIOLATION", re.I)
+KEY = re.compile(r"\b(?:un)?lock_page\b|_(?:un)?lock\w*\(|\bPTL\b|\breturns\b|->fault\b|"
+                 r"->page_mkwrite\b|VIOLATION")
 MAX_TERSE = 10
 
 
