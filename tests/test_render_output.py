@@ -432,9 +432,18 @@ def test_progress_line_only_on_a_terminal_and_only_for_slow_steps():
     with os.fdopen(slave, "w") as tty:
         with progress.step("applying the series", stream=tty, delay=0.2):
             time.sleep(0.5)
-        with progress.step("indexing", stream=tty, delay=0.2):
+        with progress.step("indexing", stream=tty, delay=2.0):
             pass                                  # quick: nothing shown
-    shown = os.read(master, 4096).decode()
+    shown = ""
+    import select
+    while select.select([master], [], [], 1.0)[0]:     # a pty may hand it over in pieces
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:                                # the other end is closed: all read
+            break
+        if not chunk:
+            break
+        shown += chunk.decode()
     os.close(master)
     assert "reviewbot: applying the series..." in shown
     assert re.search(r"\d s\r?\n$", shown), shown
