@@ -53,7 +53,7 @@ class Finding:
     fix: str | None = None
     patch_index: int = 0            # n of n/m, set by the engine for ordering; not serialised
     patch_line: int | None = None   # line of the patch mail's body showing `line` (checkpatch #N)
-    code: str = ""                  # the line at file:line, '+' first if the patch adds it, else ' '
+    code: str = ""                  # the line at file:line; '+' first if the patch adds it
 
     def __post_init__(self):
         if self.severity not in SEVERITIES:

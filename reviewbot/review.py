@@ -95,7 +95,10 @@ def review_with_mail(args) -> tuple[Report, dict[str, EmailMessage]]:
         from_stdin = mbox == "-"
         if from_stdin:     # b4's check commands pipe one patch mail at a time
             mbox = str(Path(tmp) / "stdin.mbox")
-            Path(mbox).write_bytes(sys.stdin.buffer.read())
+            data = sys.stdin.buffer.read()
+            if not data.strip():
+                raise ReviewbotError("stdin", "no message given (--mbox -)")
+            Path(mbox).write_bytes(data)
         if args.bundled:
             from reviewbot import corpus
             names = corpus.list_threads()

@@ -454,3 +454,22 @@ def test_progress_line_only_on_a_terminal_and_only_for_slow_steps():
     assert pipe.getvalue() == ""
     r = reviewbot("review", "--bundled", "cow-missing-init")     # stderr is a pipe here
     assert r.returncode == 1 and r.stderr == ""
+
+
+def test_b4check_json_is_not_a_pass_when_nothing_was_applied():
+    from reviewbot.findings import PatchInfo, Report, Skipped
+    from reviewbot.render.b4check import b4check_entries
+    rep = Report("s", "p@x", 1, [PatchInfo("p@x", "[PATCH] x", 1, 1)], "abc", "diff-only",
+                 skipped=[Skipped("apply", "patch 1/1 does not apply: mm/a.c hunk #1", "p@x")],
+                 tree_given=True)
+    [entry] = b4check_entries(rep, "p@x")
+    assert entry["status"] == "warn"
+    assert "NOT APPLIED: patch 1/1 does not apply" in entry["summary"]
+    rep.tree_given = False                     # --no-tree: diff-only was asked for
+    assert b4check_entries(rep, "p@x")[0]["status"] == "pass"
+
+
+def test_empty_stdin_is_a_one_line_error():
+    r = reviewbot("review", "--mbox", "-", "--format", "terse", stdin="")
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == "reviewbot: stdin: no message given (--mbox -)\n"

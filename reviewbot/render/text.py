@@ -39,7 +39,8 @@ def _finding(f: Finding, trace: str, listed: dict[tuple, str],
     elif assumed(f, report_mode):
         out.append(f"    {one_line(f.file)}: file name assumed (diff-only mode: no tree to "
                    "find it in)")
-    out.append(f"    {'introduced by this series' if f.introduced else 'pre-existing in the base'}")
+    origin = "introduced by this series" if f.introduced else "pre-existing in the base"
+    out.append(f"    {origin}")
     if f.sites:
         key = site_list_key(f)
         if key in listed:
