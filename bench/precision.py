@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from reviewbot.cli import build_parser  # noqa: E402
-from reviewbot.engine import exit_status  # noqa: E402
+from reviewbot.findings import failing  # noqa: E402
 from reviewbot.review import build_report  # noqa: E402
 
 CORPUS = ROOT / "corpus" / "precision"
@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
         name = Path(case["patch"]).stem
         if case["kind"] == "unrelated":
             unrelated.append(len(found))
-            print(f"unrelated {name:40s} findings {len(found)}  exit {exit_status(found)}"
+            print(f"unrelated {name:40s} findings {len(found)}  exit {int(failing(found))}"
                   + (f"  missing skipped: {missing_skips}" if missing_skips else ""))
         else:
             hit = [w for w in case["findings"] if any(matches(w, f) for f in found)]
@@ -75,7 +75,7 @@ def main(argv: list[str]) -> int:
             related.append((len(case["findings"]), len(hit), len(extra_w), len(extra) - len(extra_w)))
             print(f"related   {name:40s} recall {len(hit)}/{len(case['findings'])}  "
                   f"extra warnings {len(extra_w)}  extra info {len(extra) - len(extra_w)}  "
-                  f"exit {exit_status(found)}"
+                  f"exit {int(failing(found))}"
                   + (f"  missing skipped: {missing_skips}" if missing_skips else ""))
             if verbose:
                 for w in case["findings"]:

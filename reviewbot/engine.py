@@ -81,12 +81,6 @@ def rule_doc(rule: Rule) -> str:
     return md.read_text() if md.exists() else (type(rule).__doc__ or "").strip()
 
 
-def exit_status(findings: list[Finding]) -> int:
-    """1 when a finding is a warning or an error, else 0: info never fails a run (checkpatch
-    does the same with its CHECK lines)."""
-    return 1 if any(f.severity in ("warning", "error") for f in findings) else 0
-
-
 def run_rules(rules: list[Rule], contexts: list[Context]) -> tuple[list[Finding], list[Skipped]]:
     findings: list[Finding] = []
     skipped: list[Skipped] = []

@@ -106,14 +106,28 @@ def fetch_thread(target: str | None, mbox: str | None = None, inbox: str | None 
     b4.setup_config(argparse.Namespace(config={f"b4.{k}": v for k, v in config.items()}))
     if inbox:   # setup_config merges; make sure the given inbox wins over git config
         b4.get_main_config().update(config)
-    where = b4.get_main_config().get("midmask", "lore")
+    mask = str(b4.get_main_config().get("midmask") or "https://lore.kernel.org/all/%s")
+    where = mask.replace("%s", msgid) if "%s" in mask else mask.rstrip("/") + "/" + msgid
     try:
         msgs = b4.get_pi_thread_by_msgid(msgid, nocache=True, quiet=True)
     except Exception as exc:   # b4/liblore raise many kinds; one line is what the user gets
-        raise ReviewbotError(msgid, f"fetch from {where} failed: {exc}") from None
+        problem = _unreachable(where)
+        raise ReviewbotError(msgid, problem or f"fetch from {where} failed: {exc}") from None
     if not msgs:
-        raise ReviewbotError(msgid, f"message not found at {where}")
+        raise ReviewbotError(msgid, _unreachable(where) or f"message not found at {where}")
     return msgid, msgs
+
+
+def _unreachable(url: str) -> str | None:
+    """'the archive ... could not be reached' when nothing answers at `url`'s host; None when
+    it answers (with anything, even 404)."""
+    import requests
+    try:
+        requests.head(url, timeout=10, allow_redirects=False)
+    except requests.RequestException as exc:
+        kind = type(exc).__name__
+        return f"the archive could not be reached at {url} ({kind})"
+    return None
 
 
 def offline_from_env() -> bool:
