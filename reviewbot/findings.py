@@ -114,7 +114,7 @@ class Report:
     mode: str                       # "tree" or "diff-only"
     findings: list[Finding] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
-    applied: bool = False
+    applied: str = "none"           # the apply ladder's step: exact|3way|fuzz|partial|none
 
     def sorted(self) -> "Report":
         self.findings.sort(key=Finding.sort_key)
@@ -141,6 +141,6 @@ class Report:
         s = d["series"]
         return cls(series_subject=s["subject"], series_msgid=s["msgid"], revision=s["revision"],
                    patches=[PatchInfo(**p) for p in s["patches"]], base=s["base"], mode=s["mode"],
-                   applied=s.get("applied", False),
+                   applied=s.get("applied", "none"),
                    findings=[Finding.from_dict(f) for f in d["findings"]],
                    skipped=[Skipped(**k) for k in d["skipped"]])

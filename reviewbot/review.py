@@ -13,12 +13,13 @@ from pathlib import Path
 
 from reviewbot import config
 from reviewbot.diff import PatchDiff, map_functions, parse_patch
+from reviewbot.diff import _function_from_hunk_text as function_from_hunk_text
 from reviewbot.engine import Context, load_rules, run_rules
 from reviewbot.errors import ReviewbotError
 from reviewbot.fetch import fetch_thread
 from reviewbot.findings import PatchInfo, Report, Skipped
 from reviewbot.series import Series, parse_series
-from reviewbot.tree import Repo, TreeView
+from reviewbot.tree import Repo, TreeView, worst_step
 
 GIT_KEYS = {"tree": "tree", "base": "base", "inbox": "inbox", "format": "format",
             "rules": "rules"}
@@ -47,6 +48,8 @@ def add_arguments(p) -> None:
     out.add_argument("--no-simulate", action="store_true", help="do not run the simulator")
     out.add_argument("--format", choices=("text", "json", "sarif"), default=None,
                      help="output format (default text)")
+    out.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are "
+                     "findings (they are still printed); errors still exit 2")
 
 
 def run(args) -> int:
@@ -60,7 +63,7 @@ def run(args) -> int:
     else:
         from reviewbot.render.text import render_text
         sys.stdout.write(render_text(report))
-    return 1 if report.findings else 0
+    return 1 if report.findings and not args.exit_zero else 0
 
 
 def build_report(args) -> Report:
@@ -94,12 +97,6 @@ def review_with_mail(args) -> tuple[Report, dict[str, EmailMessage]]:
                 repo = Repo(tree_dir)
             else:
                 repo = _cwd_repo()
-        if repo is not None and not series.complete:
-            have = {p.index for p in series.patches}
-            gone = ", ".join(f"{i}/{series.total}" for i in range(1, series.total + 1)
-                             if i not in have)
-            raise ReviewbotError(where, f"series v{series.revision} is missing patch {gone}; it "
-                                 "cannot be applied (--no-tree reviews the patches present)")
         rules = load_rules(args.rules.split(",") if args.rules else None)
         report = review_series(series, repo, base_rev=args.base, rules=rules,
                                simulate=not args.no_simulate)
@@ -135,44 +132,60 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
     diffs = [parse_patch(p) for p in series.patches]
     skipped: list[Skipped] = []
     if not series.complete:
-        have = ", ".join(f"{p.index}/{p.total}" for p in series.patches)
-        skipped.append(Skipped("series", f"the series is incomplete: only {have} of "
-                                         f"{series.total} patches are in the thread; "
-                                         "those are reviewed alone"))
+        have = {p.index for p in series.patches}
+        gone = ", ".join(f"{i}/{series.total}" for i in range(1, series.total + 1)
+                         if i not in have)
+        skipped.append(Skipped("series", f"series v{series.revision} is missing patch {gone}: "
+                               "the patches present are applied and reviewed in order without "
+                               "them; findings may change once they are there"))
     base_view = patched_view = None
     per_patch: list[tuple[TreeView | None, TreeView | None]] = [(None, None)] * len(diffs)
     base = ""
-    applied = False
+    applied = "none"
+    left_out: list = []     # hunks the tree did not take: their lines are not the tree's
     if repo is not None:
         base = _choose_base(repo, series, base_rev, skipped)
+        existing = sorted({f.path for d in diffs for f in d.files if not f.is_added})
+        if existing and not repo.has_any(base, existing):
+            skipped.append(Skipped("tree", f"{repo.path} at {base[:12]} has none of the files "
+                                   "the series changes (" + ", ".join(existing[:3])
+                                   + (", ..." if len(existing) > 3 else "")
+                                   + "): it is not a tree for this series; diff-only mode"))
+            repo, base = None, ""
+    if repo is not None:
         base_view = TreeView(repo, base, label="base")
-        results = repo.apply_series(base, [(p.msgid, p.index, p.body, d.paths)
+        results = repo.apply_series(base, [(p.msgid, p.index, p.body, d.files)
                                            for p, d in zip(series.patches, diffs)])
-        failed = next((r for r in results if not r.ok), None)
-        if failed is None:
-            applied = True
-            views = [base_view]
-            for r in results:
-                views.append(base_view.with_overlay(r.overlay, f"after {r.index}"))
-            per_patch = [(views[i], views[i + 1]) for i in range(len(diffs))]
-            patched_view = views[-1]
-        else:
-            d = diffs[[p.msgid for p in series.patches].index(failed.msgid)]
-            skipped.append(Skipped("apply", describe_apply_failure(d, failed.error),
-                                   failed.msgid))
-            skipped.append(Skipped("whole-tree checks", "the series does not apply to "
-                                   f"{base[:12]}; only checks on the diff and the base ran"))
+        applied = worst_step(r.step for r in results)
+        views = [base_view]
+        for r in results:
+            views.append(base_view.with_overlay(r.overlay, f"after {r.index}"))
+        per_patch = [(views[i], views[i + 1]) for i in range(len(diffs))]
+        patched_view = views[-1]
+        for d, r, (before, after) in zip(diffs, results, per_patch):
+            skipped.extend(_apply_notes(d, r, base))
+            left_out += r.failed if r.step != "none" else list(d.hunks())
+            if r.step != "exact":
+                d.files = tree_coordinates(d, r.failed, before, after)
+        if applied in ("partial", "none"):
+            skipped.append(Skipped("whole-tree checks", "the series does not apply fully to "
+                                   f"{base[:12]}: whole-tree checks ran on the base tree with "
+                                   "the hunks that apply and what the diff says; findings on "
+                                   "the hunks left out may be missing"))
     else:
         skipped.append(Skipped("whole-tree checks", "no tree: diff-only mode"))
     touched: set[tuple[str, str]] = set()
     for d, (before, after) in zip(diffs, per_patch):
         if after is not None:
-            check_parseable(d, after)
+            skipped.extend(unparsed_functions(d, after))
         map_functions(d, before.read if before else None, after.read if after else None)
+        for h in d.hunks():
+            if any(h is x for x in left_out):
+                h.functions = [fn for fn in [function_from_hunk_text(h)] if fn]
         touched |= {(h.path, fn) for h in d.hunks() for fn in h.functions}
     shared: dict = {}
     contexts = [Context(series=series, patch=p, diff=d, diffs=diffs,
-                        base=base_view if applied else None, patched=patched_view,
+                        base=base_view, patched=patched_view,
                         before_patch=b, after_patch=a, touched=touched, shared=shared)
                 for p, d, (b, a) in zip(series.patches, diffs, per_patch)]
     findings, rule_skips = run_rules(rules, contexts)
@@ -193,25 +206,64 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
                                   total=cover.total, author=cover.author))
     return Report(series_subject=series.subject, series_msgid=series.msgid,
                   revision=series.revision, patches=infos, base=base,
-                  mode="tree" if applied else "diff-only", findings=findings,
+                  mode="tree" if repo is not None else "diff-only", findings=findings,
                   skipped=skipped, applied=applied).sorted()
 
 
-def check_parseable(d: PatchDiff, after: TreeView) -> None:
-    """C whose changed lines tree-sitter cannot read (a long ERROR run outside any function) is
-    bad input: findings on it would be guesses."""
+def tree_coordinates(d: PatchDiff, failed: list, before: TreeView, after: TreeView) -> list:
+    """A patch applied with 3-way, fuzz or in part, as the tree sees it: its hunks re-read
+    from the base and patched files, so line numbers are the tree's; the hunks left out are
+    kept as the mail has them, for the checks that need only what the diff says."""
+    from reviewbot.diff import parse_diff_text
+    where = f"{d.patch.msgid} (patch {d.patch.index}/{d.patch.total})"
+    out = []
+    for f in d.files:
+        old, new = before.blob_spec(f.path), after.blob_spec(f.path)
+        if f.is_added or f.is_removed or old is None or new is None:
+            out.append(f)
+            continue
+        text = before.repo.file_diff(f.path, old, new)
+        redone = parse_diff_text(text, where)[0] if text else None
+        left_out = [h for h in f.hunks if h in failed]
+        if redone is None:
+            out.append(type(f)(f.path, f.is_added, f.is_removed, left_out))
+            continue
+        redone.hunks += left_out
+        out.append(redone)
+    return out
+
+
+def _apply_notes(d: PatchDiff, r, base: str) -> list[Skipped]:
+    """What `skipped` says about how one patch went onto the base."""
+    p = d.patch
+    where = f"patch {p.index}/{p.total}"
+    if r.step == "3way":
+        return [Skipped("apply", f"{where} applies to {base[:12]} only by a 3-way merge with "
+                        "the blobs its index lines name", p.msgid)]
+    if r.step == "fuzz":
+        return [Skipped("apply", f"{where} applies to {base[:12]} only with reduced context "
+                        "(fuzz) or moved lines; check the placement of its hunks", p.msgid)]
+    if r.step == "none":
+        return [Skipped("apply", describe_apply_failure(d, r.error) + "; none of its hunks "
+                        "apply", p.msgid)]
+    return [Skipped("apply", f"{where} does not apply: {h.path} hunk #{h.index} ({h.header})",
+                    p.msgid) for h in r.failed]
+
+
+def unparsed_functions(d: PatchDiff, after: TreeView) -> list[Skipped]:
+    """C that tree-sitter cannot read, in the files a patch touches, as `skipped` entries with
+    file:line: every function around it that parses is still indexed and checked."""
     from reviewbot import cparse
     from reviewbot.diff import is_c
+    out = []
     for f in d.files:
         if not is_c(f.path) or f.is_removed:
             continue
-        src = after.read(f.path) or b""
-        spans = [s for s in cparse.error_spans(src) if s[1] - s[0] >= 5]
-        for h in f.hunks:
-            for ln, _t in h.added:
-                if any(a <= ln <= b for a, b in spans):
-                    raise ReviewbotError(f"{f.path}:{ln}", "C that tree-sitter cannot parse "
-                                         f"(patch {d.patch.index}/{d.patch.total})")
+        for start, end in cparse.error_spans(after.read(f.path) or b""):
+            span = f"{f.path}:{start}" + (f"-{end}" if end > start else "")
+            out.append(Skipped("parse", f"{span}: C that tree-sitter cannot parse is not "
+                               "indexed; the functions around it are", d.patch.msgid))
+    return out
 
 
 def _choose_base(repo: Repo, series: Series, base_rev: str | None,

@@ -1,0 +1,126 @@
+"""The apply ladder on Debian's linux-source-6.1: a patch made against a drifted copy of a file
+needs fuzz, a hunk whose lines the tree does not have is left out (the rest applies and the
+whole-tree checks still run), and `series.applied` names the step that took the series."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from kpatch import file_diff, patch_mail, replace_once, show
+
+MEMBER_AT = "\tstruct page *cow_page;\t\t/* Page handler may use for COW fault */\n"
+MEMBER = "\tunsigned long fault_seq;\t/* Sequence number of this fault */\n"
+# The context line three below the new member, as a distro tree would have reworded it.
+CONTEXT_AT = "\t\t\t\t\t * is set (which is also implied by\n"
+CONTEXT_DRIFT = "\t\t\t\t\t * is set (which VM_FAULT_ERROR also implies,\n"
+SNAP_FN = """
+/* Debug aid: the sequence number of the fault the handler saw. */
+unsigned long vmf_fault_seq_probe(const struct vm_fault *vmf)
+{
+	struct vm_fault snap;
+
+	snap.flags = vmf->flags;
+	snap.pgoff = vmf->pgoff;
+	return vmf_seq_consume(&snap);
+}
+"""
+
+
+def reviewbot(*args, cwd="/"):
+    return subprocess.run([sys.executable, "-m", "reviewbot", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=600)
+
+
+def review(kernel_tree, mail: str, tmp_path) -> dict:
+    (tmp_path / "s.mbox").write_text(mail)
+    r = reviewbot("review", "--mbox", str(tmp_path / "s.mbox"), "--tree", str(kernel_tree),
+                  "--format", "json", "--no-simulate")
+    assert r.returncode in (0, 1), r.stderr
+    return json.loads(r.stdout)
+
+
+def seq_diffs(kernel_tree, drift_header: bool = False, memory_old: str | None = None):
+    """The fault_seq series: the member in mm.h, an unset builder at the end of memory.c.
+    drift_header: diff mm.h as a tree with 12 more lines above and one context line reworded
+    would have it. memory_old: the memory.c the diff claims as its preimage."""
+    mm_h = show(kernel_tree, "HEAD", "include/linux/mm.h")
+    old_h = mm_h
+    if drift_header:
+        old_h = replace_once(mm_h, CONTEXT_AT, CONTEXT_DRIFT)
+        old_h = replace_once(old_h, "#include <linux/gfp.h>\n", "#include <linux/gfp.h>\n"
+                             + "".join(f"/* distro line {i} */\n" for i in range(12)))
+    new_h = replace_once(old_h, MEMBER_AT, MEMBER_AT + MEMBER)
+    mem = memory_old if memory_old is not None else show(kernel_tree, "HEAD", "mm/memory.c")
+    return [file_diff(kernel_tree, "include/linux/mm.h", old_h, new_h),
+            file_diff(kernel_tree, "mm/memory.c", mem, mem + SNAP_FN)]
+
+
+def seq_mail(diffs) -> str:
+    return patch_mail("mm: add a fault sequence number to struct vm_fault", "fault-seq@example.org",
+                      diffs, changelog="Record a sequence number in struct vm_fault.")
+
+
+def field_init(rep: dict) -> list[dict]:
+    return [f for f in rep["findings"] if f["rule"] == "field-init"]
+
+
+def test_clean_patch_applies_exact(kernel_tree, tmp_path):
+    rep = review(kernel_tree, seq_mail(seq_diffs(kernel_tree)), tmp_path)
+    assert rep["series"]["mode"] == "tree" and rep["series"]["applied"] == "exact"
+    assert not [s for s in rep["skipped"] if s["check"] == "apply"]
+    assert [f["function"] for f in field_init(rep)] == ["vmf_fault_seq_probe"]
+
+
+def test_offset_and_changed_context_apply_with_fuzz_and_keep_the_verdict(kernel_tree, tmp_path):
+    diffs = seq_diffs(kernel_tree, drift_header=True)
+    # the diff really does not apply as is: its context is not the tree's
+    assert "\n " + CONTEXT_DRIFT in diffs[0] and "@@ -525,6 +525,7 @@" in diffs[0]
+    rep = review(kernel_tree, seq_mail(diffs), tmp_path)
+    assert rep["series"]["mode"] == "tree" and rep["series"]["applied"] == "fuzz"
+    notes = [s["reason"] for s in rep["skipped"] if s["check"] == "apply"]
+    assert len(notes) == 1 and "patch 1/1" in notes[0] and "(fuzz)" in notes[0]
+    fi = field_init(rep)
+    assert [f["function"] for f in fi] == ["vmf_fault_seq_probe"]
+    # the sites come from the whole patched tree, as with a clean apply
+    statuses = [s["status"] for s in fi[0]["sites"]]
+    assert statuses.count("implicitly zero") == 7 and "not set before escape" in statuses
+
+
+def test_hunk_that_cannot_apply_is_named_and_the_rest_is_reviewed(kernel_tree, tmp_path):
+    fm = show(kernel_tree, "HEAD", "mm/filemap.c")
+    # mm/filemap.c as a tree the patch was made on has it: a line this tree lacks is changed,
+    # so that hunk cannot apply; the mm.h and memory.c hunks can
+    theirs = replace_once(fm, "vm_fault_t filemap_fault(struct vm_fault *vmf)\n{\n",
+                          "vm_fault_t filemap_fault(struct vm_fault *vmf)\n{\n"
+                          "\tunsigned long seq = 0;\n")
+    ours = replace_once(theirs, "\tunsigned long seq = 0;\n", "\tunsigned long seq = vmf->fault_seq;\n")
+    diffs = seq_diffs(kernel_tree) + [file_diff(kernel_tree, "mm/filemap.c", theirs, ours)]
+    rep = review(kernel_tree, seq_mail(diffs), tmp_path)
+    assert rep["series"]["mode"] == "tree" and rep["series"]["applied"] == "partial"
+    apply = [s["reason"] for s in rep["skipped"] if s["check"] == "apply"]
+    assert len(apply) == 1, apply
+    assert apply[0].startswith("patch 1/1 does not apply: mm/filemap.c hunk #1 (@@ -")
+    checks = {s["check"]: s["reason"] for s in rep["skipped"]}
+    assert "ran on the base tree" in checks["whole-tree checks"]
+    # the hunks that applied are reviewed on the whole tree, as with a clean apply
+    fi = field_init(rep)
+    assert [f["function"] for f in fi] == ["vmf_fault_seq_probe"], rep["findings"]
+    assert [s["status"] for s in fi[0]["sites"]].count("implicitly zero") == 7
+
+
+def test_one_patch_of_a_series_is_applied_alone_and_the_rest_named(kernel_tree, tmp_path):
+    """Patch 2/3 saved on its own: it applies, tree mode, `skipped` names 1/3 and 3/3."""
+    mm_h = show(kernel_tree, "HEAD", "include/linux/mm.h")
+    mail = patch_mail("mm: add a fault sequence number to struct vm_fault", "seq-2@example.org",
+                      [file_diff(kernel_tree, "include/linux/mm.h", mm_h,
+                                 replace_once(mm_h, MEMBER_AT, MEMBER_AT + MEMBER))],
+                      n=2, total=3)
+    rep = review(kernel_tree, mail, tmp_path)
+    assert rep["series"]["mode"] == "tree" and rep["series"]["applied"] == "exact"
+    series = [s["reason"] for s in rep["skipped"] if s["check"] == "series"]
+    assert len(series) == 1 and "missing patch 1/3, 3/3" in series[0]
+    assert "findings may change" in series[0]
+    assert [p["index"] for p in rep["series"]["patches"]] == [2]
