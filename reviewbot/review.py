@@ -234,14 +234,15 @@ def tree_coordinates(d: PatchDiff, failed: list, before: TreeView, after: TreeVi
 
 
 def _apply_notes(d: PatchDiff, r, base: str) -> list[Skipped]:
-    """What `skipped` says about how one patch went onto the base."""
+    """What `skipped` says about how one patch went onto the base: check `apply` only when
+    some of it did not (the bot's footer relies on that)."""
     p = d.patch
     where = f"patch {p.index}/{p.total}"
     if r.step == "3way":
-        return [Skipped("apply", f"{where} applies to {base[:12]} only by a 3-way merge with "
+        return [Skipped("apply (3way)", f"{where} applies to {base[:12]} only by a 3-way merge with "
                         "the blobs its index lines name", p.msgid)]
     if r.step == "fuzz":
-        return [Skipped("apply", f"{where} applies to {base[:12]} only with reduced context "
+        return [Skipped("apply (fuzz)", f"{where} applies to {base[:12]} only with reduced context "
                         "(fuzz) or moved lines; check the placement of its hunks", p.msgid)]
     if r.step == "none":
         return [Skipped("apply", describe_apply_failure(d, r.error) + "; none of its hunks "

@@ -197,7 +197,8 @@ def test_series_needing_fuzz_is_applied_with_fuzz(tmp_path, corpus_tree):
     import json
     rep = json.loads(r.stdout)
     assert rep["series"]["mode"] == "tree" and rep["series"]["applied"] == "fuzz"
-    apply = [s for s in rep["skipped"] if s["check"] == "apply"]
+    assert not [s for s in rep["skipped"] if s["check"] == "apply"]
+    apply = [s for s in rep["skipped"] if s["check"] == "apply (fuzz)"]
     assert apply and "patch 1/2 applies to" in apply[0]["reason"] and "(fuzz)" in \
         apply[0]["reason"]
     assert any(f["rule"] == "field-init" for f in rep["findings"])
