@@ -10,27 +10,19 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from support.kernel import kernel_path  # noqa: E402
 from test_apply_ladder import seq_diffs, seq_mail  # noqa: E402
 
+from review_speed import timed  # noqa: E402
+
 from reviewbot.diff import parse_diff_text  # noqa: E402
 from reviewbot.tree import Repo  # noqa: E402
-
-
-def best_of(fn, runs=5):
-    best, out = None, None
-    for _ in range(runs):
-        t = time.perf_counter()
-        out = fn()
-        dt = time.perf_counter() - t
-        best = dt if best is None else min(best, dt)
-    return best, out
 
 
 def single_3way(repo: Repo, base: str, body: str, paths: list[str]) -> int:
@@ -50,14 +42,14 @@ def main() -> None:
     repo = Repo(kernel)
     base = repo.head()
     print(f"tree: {kernel} at {base[:12]}; machine shared with other jobs (2 cores): "
-          "best of 5 runs")
+          "best of 3 runs")
     for label, drift in (("clean", False), ("needs fuzz", True)):
         mail = seq_mail(seq_diffs(kernel, drift_header=drift))
         body = mail.split("\n\n", 1)[1]
         files = parse_diff_text(body, "bench")
         paths = [f.path for f in files]
-        t_ladder, res = best_of(lambda: repo.apply_series(base, [("m", 1, body, files)]))
-        t_old, rc = best_of(lambda: single_3way(repo, base, body, paths))
+        t_ladder, res = timed(lambda: repo.apply_series(base, [("m", 1, body, files)]))
+        t_old, rc = timed(lambda: single_3way(repo, base, body, paths))
         print(f"apply stage, {label} patch: ladder {t_ladder * 1000:.0f} ms "
               f"(step {res[0].step}); single --3way {t_old * 1000:.0f} ms "
               f"({'applied' if rc == 0 else 'failed'}); ladder adds "
@@ -70,7 +62,7 @@ def main() -> None:
                 return subprocess.run([sys.executable, "-m", "reviewbot", "review", "--mbox",
                                        str(mbox), "--tree", str(kernel), "--no-simulate",
                                        "--format", "json"], capture_output=True, cwd="/")
-            t_rev, _r = best_of(go, runs=3)
+            t_rev, _r = timed(go, runs=3)
         print(f"reviewbot review, {label} patch: {t_rev:.2f} s (best of 3)")
 
 

@@ -224,7 +224,7 @@ def tree_coordinates(d: PatchDiff, failed: list, before: TreeView, after: TreeVi
             continue
         text = before.repo.file_diff(f.path, old, new)
         redone = parse_diff_text(text, where)[0] if text else None
-        left_out = [h for h in f.hunks if h in failed]
+        left_out = [h for h in f.hunks if any(h is x for x in failed)]
         if redone is None:
             out.append(type(f)(f.path, f.is_added, f.is_removed, left_out))
             continue
@@ -239,11 +239,12 @@ def _apply_notes(d: PatchDiff, r, base: str) -> list[Skipped]:
     p = d.patch
     where = f"patch {p.index}/{p.total}"
     if r.step == "3way":
-        return [Skipped("apply (3way)", f"{where} applies to {base[:12]} only by a 3-way merge with "
-                        "the blobs its index lines name", p.msgid)]
+        return [Skipped("apply (3way)", f"{where} applies to {base[:12]} only by a 3-way "
+                        "merge with the blobs its index lines name", p.msgid)]
     if r.step == "fuzz":
-        return [Skipped("apply (fuzz)", f"{where} applies to {base[:12]} only with reduced context "
-                        "(fuzz) or moved lines; check the placement of its hunks", p.msgid)]
+        return [Skipped("apply (fuzz)", f"{where} applies to {base[:12]} only with reduced "
+                        "context (fuzz) or moved lines; check the placement of its hunks",
+                        p.msgid)]
     if r.step == "none":
         return [Skipped("apply", describe_apply_failure(d, r.error) + "; none of its hunks "
                         "apply", p.msgid)]

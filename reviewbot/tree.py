@@ -49,7 +49,8 @@ def file_patch(f, hunks=None) -> str:
     else:
         out += [f"--- a/{f.path}", f"+++ b/{f.path}"]
     for h in (f.hunks if hunks is None else hunks):
-        out.append(f"@@ -{h.source_start},{h.source_length} +{h.target_start},{h.target_length} @@")
+        out.append(f"@@ -{h.source_start},{h.source_length} "
+                   f"+{h.target_start},{h.target_length} @@")
         out += [kind + text for kind, text in h.lines]
     return "\n".join(out) + "\n"
 

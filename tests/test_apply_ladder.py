@@ -7,26 +7,14 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 from kpatch import file_diff, patch_mail, replace_once, show
+from test_review_kernel import SNAP_FN
 
 MEMBER_AT = "\tstruct page *cow_page;\t\t/* Page handler may use for COW fault */\n"
 MEMBER = "\tunsigned long fault_seq;\t/* Sequence number of this fault */\n"
 # The context line three below the new member, as a distro tree would have reworded it.
 CONTEXT_AT = "\t\t\t\t\t * is set (which is also implied by\n"
 CONTEXT_DRIFT = "\t\t\t\t\t * is set (which VM_FAULT_ERROR also implies,\n"
-SNAP_FN = """
-/* Debug aid: the sequence number of the fault the handler saw. */
-unsigned long vmf_fault_seq_probe(const struct vm_fault *vmf)
-{
-	struct vm_fault snap;
-
-	snap.flags = vmf->flags;
-	snap.pgoff = vmf->pgoff;
-	return vmf_seq_consume(&snap);
-}
-"""
 
 
 def reviewbot(*args, cwd="/"):
@@ -97,7 +85,8 @@ def test_hunk_that_cannot_apply_is_named_and_the_rest_is_reviewed(kernel_tree, t
     theirs = replace_once(fm, "vm_fault_t filemap_fault(struct vm_fault *vmf)\n{\n",
                           "vm_fault_t filemap_fault(struct vm_fault *vmf)\n{\n"
                           "\tunsigned long seq = 0;\n")
-    ours = replace_once(theirs, "\tunsigned long seq = 0;\n", "\tunsigned long seq = vmf->fault_seq;\n")
+    ours = replace_once(theirs, "\tunsigned long seq = 0;\n",
+                        "\tunsigned long seq = vmf->fault_seq;\n")
     diffs = seq_diffs(kernel_tree) + [file_diff(kernel_tree, "mm/filemap.c", theirs, ours)]
     rep = review(kernel_tree, seq_mail(diffs), tmp_path)
     assert rep["series"]["mode"] == "tree" and rep["series"]["applied"] == "partial"

@@ -27,7 +27,8 @@ def test_masks_keep_every_byte_offset(kernel_tree, path):
     data = src(kernel_tree, path)
     masked = cparse.mask(data)
     assert len(masked) == len(data)
-    assert [i for i, c in enumerate(masked) if c == 10] == [i for i, c in enumerate(data) if c == 10]
+    newlines = [i for i, c in enumerate(data) if c == 10]
+    assert [i for i, c in enumerate(masked) if c == 10] == newlines
 
 
 def test_syscall_definitions_are_indexed_under_their_name(kernel_tree):
@@ -48,7 +49,8 @@ def test_file_scope_declaration_macros_do_not_swallow_the_next_function(kernel_t
     data = src(kernel_tree, "fs/buffer.c")
     assert not cparse.error_spans(data)
     fns = {f.name: f for f in cparse.functions(data)}
-    assert fns["alloc_buffer_head"].start == line_of(data, b"struct buffer_head *alloc_buffer_head(")
+    want = line_of(data, b"struct buffer_head *alloc_buffer_head(")
+    assert fns["alloc_buffer_head"].start == want
     # recalc_bh_state() loops with for_each_online_cpu(): no ERROR inside it any more
     assert not fns["recalc_bh_state"].node.has_error
 

@@ -5,7 +5,6 @@ import email
 import email.policy
 import email.utils
 import re
-from pathlib import Path
 
 import pytest
 

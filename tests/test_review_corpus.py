@@ -99,25 +99,15 @@ def test_text_output_has_checkpatch_shape(cow):
     assert "total: 0 errors," in r.stdout
 
 
-def test_real_2014_thread_diff_only_reports_the_diff_and_lists_skips(tmp_path):
-    rc, rep = review_json("--mbox", str(shared_thread(COW_2014)), cwd=tmp_path)
-    assert rc == 1 and rep["series"]["mode"] == "diff-only"
-    fi = [f for f in rep["findings"] if f["rule"] == "field-init"]
-    assert fi and fi[0]["details"] == {"struct": "vm_fault", "member": "cow_page"}
-    assert {s["function"] for s in fi[0]["sites"]} == {"do_page_mkwrite", "__do_fault"}
-    fc = [f for f in rep["findings"] if f["key"] == "VM_FAULT_LOCKED:change"]
-    assert fc and fc[0]["function"] == "__do_fault"
-    checks = {s["check"] for s in rep["skipped"]}
-    assert "field-init: construction sites in the whole tree" in checks
-    assert "fault-contract: producers and consumers in the whole tree" in checks
-    assert "whole-tree checks" in checks
-
-
-def test_bundled_thread_diff_only_reports_the_diff_and_lists_skips(tmp_path):
-    """The corpus twin of the real 2014 thread test: runs on a fresh clone without shared/."""
+def cow_thread(source: str) -> str:
+    """The COW thread: the real 2014 mail (skips without ../shared) or the corpus one."""
     from reviewbot import corpus
-    rc, rep = review_json("--mbox", str(corpus.thread_path("cow")), "--no-simulate",
-                          cwd=tmp_path)
+    return str(shared_thread(COW_2014) if source == "lore-2014" else corpus.thread_path("cow"))
+
+
+@pytest.mark.parametrize("source", ["lore-2014", "corpus"])
+def test_cow_thread_diff_only_reports_the_diff_and_lists_skips(tmp_path, source):
+    rc, rep = review_json("--mbox", cow_thread(source), "--no-simulate", cwd=tmp_path)
     assert rc == 1 and rep["series"]["mode"] == "diff-only"
     assert rep["series"]["applied"] == "none"
     fi = [f for f in rep["findings"] if f["rule"] == "field-init"]

@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from reviewbot import corpus
 from support.env import shared_thread
 from support.mbox import read_mboxrd, write_mboxrd
@@ -118,12 +116,9 @@ def test_real_patch_3_of_20_on_a_tree_without_its_file(kernel_tree):
 
 
 # ---- 6: a fresh clone has no ../shared --------------------------------------------------------
-SHARED_TESTS = ["tests/test_review_corpus.py::test_real_2014_thread_diff_only_reports_the_diff_"
-                "and_lists_skips",
-                "tests/test_review_corpus.py::test_bundled_thread_diff_only_reports_the_diff_and_"
-                "lists_skips",
-                "tests/test_render_reply.py", "tests/test_components.py::"
-                "test_b4_fetches_seeded_thread"]
+SHARED_TESTS = ["tests/test_review_corpus.py::test_cow_thread_diff_only_reports_the_diff_and_"
+                "lists_skips", "tests/test_render_reply.py",
+                "tests/test_components.py::test_b4_fetches_seeded_thread"]
 
 
 def run_pytest(tmp_path, require: str) -> subprocess.CompletedProcess:
