@@ -21,8 +21,10 @@ from test_apply_ladder import seq_diffs, seq_mail  # noqa: E402
 
 from review_speed import timed  # noqa: E402
 
-from reviewbot.diff import parse_diff_text  # noqa: E402
-from reviewbot.tree import Repo  # noqa: E402
+from reviewbot.diff import PatchDiff, parse_diff_text  # noqa: E402
+from reviewbot.review import at_claimed_lines  # noqa: E402
+from reviewbot.series import Patch  # noqa: E402
+from reviewbot.tree import Repo, TreeView  # noqa: E402
 
 
 def single_3way(repo: Repo, base: str, body: str, paths: list[str]) -> int:
@@ -48,7 +50,15 @@ def main() -> None:
         body = mail.split("\n\n", 1)[1]
         files = parse_diff_text(body, "bench")
         paths = [f.path for f in files]
-        t_ladder, res = timed(lambda: repo.apply_series(base, [("m", 1, body, files)]))
+        def ladder():
+            """The apply stage with the ladder: apply_series plus the check that the hunks sit
+            where their headers say (else they are re-read in the tree's line numbers)."""
+            res = repo.apply_series(base, [("m", 1, body, files)])
+            after = TreeView(repo, base).with_overlay(res[0].overlay, "after")
+            patch = Patch("m", "s", "s", 1, 1, "a", "a", "", body)
+            at_claimed_lines(PatchDiff(patch, files), after)
+            return res
+        t_ladder, res = timed(ladder)
         t_old, rc = timed(lambda: single_3way(repo, base, body, paths))
         print(f"apply stage, {label} patch: ladder {t_ladder * 1000:.0f} ms "
               f"(step {res[0].step}); single --3way {t_old * 1000:.0f} ms "

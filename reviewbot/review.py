@@ -165,7 +165,7 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
         for d, r, (before, after) in zip(diffs, results, per_patch):
             skipped.extend(_apply_notes(d, r, base))
             left_out += r.failed if r.step != "none" else list(d.hunks())
-            if r.step != "exact":
+            if r.step != "exact" or not at_claimed_lines(d, after):
                 d.files = tree_coordinates(d, r.failed, before, after)
         if applied in ("partial", "none"):
             skipped.append(Skipped("whole-tree checks", "the series does not apply fully to "
@@ -208,6 +208,20 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
                   revision=series.revision, patches=infos, base=base,
                   mode="tree" if repo is not None else "diff-only", findings=findings,
                   skipped=skipped, applied=applied).sorted()
+
+
+def at_claimed_lines(d: PatchDiff, after: TreeView) -> bool:
+    """Whether every hunk sits where its header says (git apply also takes moved hunks)."""
+    for f in d.files:
+        if f.is_removed:
+            continue
+        lines = (after.read(f.path) or b"").decode("utf-8", "surrogateescape").split("\n")
+        for h in f.hunks:
+            for kind, text, ln in zip((k for k, _t in h.lines), (t for _k, t in h.lines),
+                                      h.numbers):
+                if kind != "-" and (ln is None or ln > len(lines) or lines[ln - 1] != text):
+                    return False
+    return True
 
 
 def tree_coordinates(d: PatchDiff, failed: list, before: TreeView, after: TreeView) -> list:

@@ -30,14 +30,17 @@ def review(kernel_tree, mail: str, tmp_path) -> dict:
     return json.loads(r.stdout)
 
 
-def seq_diffs(kernel_tree, drift_header: bool = False, memory_old: str | None = None):
+def seq_diffs(kernel_tree, drift_header: bool = False, memory_old: str | None = None,
+              reword: bool = True):
     """The fault_seq series: the member in mm.h, an unset builder at the end of memory.c.
-    drift_header: diff mm.h as a tree with 12 more lines above and one context line reworded
-    would have it. memory_old: the memory.c the diff claims as its preimage."""
+    drift_header: diff mm.h as a tree with 12 more lines above (and, with `reword`, one
+    context line reworded) would have it. memory_old: the memory.c the diff claims as its
+    preimage."""
     mm_h = show(kernel_tree, "HEAD", "include/linux/mm.h")
     old_h = mm_h
     if drift_header:
-        old_h = replace_once(mm_h, CONTEXT_AT, CONTEXT_DRIFT)
+        if reword:
+            old_h = replace_once(mm_h, CONTEXT_AT, CONTEXT_DRIFT)
         old_h = replace_once(old_h, "#include <linux/gfp.h>\n", "#include <linux/gfp.h>\n"
                              + "".join(f"/* distro line {i} */\n" for i in range(12)))
     new_h = replace_once(old_h, MEMBER_AT, MEMBER_AT + MEMBER)
@@ -60,6 +63,18 @@ def test_clean_patch_applies_exact(kernel_tree, tmp_path):
     assert rep["series"]["mode"] == "tree" and rep["series"]["applied"] == "exact"
     assert not [s for s in rep["skipped"] if s["check"].startswith("apply")]
     assert [f["function"] for f in field_init(rep)] == ["vmf_fault_seq_probe"]
+
+
+def test_moved_hunk_applies_exact_and_findings_have_the_trees_lines(kernel_tree, tmp_path):
+    clean = review(kernel_tree, seq_mail(seq_diffs(kernel_tree)), tmp_path)
+    diffs = seq_diffs(kernel_tree, drift_header=True, reword=False)
+    assert "@@ -525,6 +525,7 @@" in diffs[0]      # 12 lines below where the tree has it
+    rep = review(kernel_tree, seq_mail(diffs), tmp_path)
+    assert rep["series"]["applied"] == "exact"
+    assert rep["findings"] == clean["findings"]
+    (fi,) = field_init(rep)
+    mm_h = show(kernel_tree, "HEAD", "include/linux/mm.h")
+    assert fi["details"]["member_line"] == mm_h[:mm_h.index(MEMBER_AT)].count("\n") + 2
 
 
 def test_offset_and_changed_context_apply_with_fuzz_and_keep_the_verdict(kernel_tree, tmp_path):
