@@ -1,5 +1,6 @@
 """`reviewbot review`: fetch a series, apply it to a tree in a throw-away index, run the rules and
-the simulator, and print the findings (text, JSON or SARIF). Exit 0: none, 1: findings, 2: error.
+the simulator, and print the findings (text, JSON or SARIF). Exit 0: none, 1: findings (0 with
+--exit-zero), 2: error.
 
 Options may also come from git config: reviewbot.tree, reviewbot.base, reviewbot.inbox,
 reviewbot.format, reviewbot.rules."""
