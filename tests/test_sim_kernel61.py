@@ -29,7 +29,7 @@ def _delete_line_in(text: str, func: str, needle: str) -> tuple[str, int]:
 
 
 def test_unmodified_61_fault_path_holds(kernel_tree):
-    res = simulate(_reader(kernel_tree))
+    res = simulate(_reader(kernel_tree), "model-pagecache-cow-read-truncate")
     print(res.render_text())
     assert res.verdict == "holds", res.reason or res.message
     assert res.states > 100
@@ -43,7 +43,7 @@ def test_unmodified_61_fault_path_holds(kernel_tree):
 def test_61_deleted_unlock_page_gives_counterexample(kernel_tree):
     text = (kernel_tree / "mm/memory.c").read_text()
     edited, line = _delete_line_in(text, "do_read_fault", "unlock_page(vmf->page);")
-    res = simulate(_reader(kernel_tree, {"mm/memory.c": edited.encode()}))
+    res = simulate(_reader(kernel_tree, {"mm/memory.c": edited.encode()}), "model-pagecache-cow-read-truncate")
     print(res.render_text())
     assert res.verdict == "violated"
     assert res.invariant.startswith(("I1", "I7"))
@@ -54,7 +54,7 @@ def test_61_deleted_unlock_page_gives_counterexample(kernel_tree):
 def test_61_deleted_pte_unmap_unlock_gives_counterexample(kernel_tree):
     text = (kernel_tree / "mm/memory.c").read_text()
     edited, line = _delete_line_in(text, "finish_fault", "pte_unmap_unlock(vmf->pte, vmf->ptl);")
-    res = simulate(_reader(kernel_tree, {"mm/memory.c": edited.encode()}))
+    res = simulate(_reader(kernel_tree, {"mm/memory.c": edited.encode()}), "model-pagecache-cow-read-truncate")
     print(res.render_text())
     assert res.verdict == "violated"
     assert "ptl" in res.message

@@ -1103,3 +1103,75 @@ def _sim_wp_modelled(ctx, a, line):
         return 1
     ctx.not_modelled.add("sim_fault:do_wp_page")
     return 0
+
+
+# ---------------------------------------------------------------- block mapping leaves (DAX, XIP)
+
+@prim("find_or_create_page", "grab_cache_page")
+def _find_or_create_page(ctx, a):
+    """A locked, referenced page-cache page at pgoff; a new one (zeroed: a hole page) if none."""
+    p = a[1]
+    ctx.touch("w", "pcache")
+    pid = ctx.w["pcache"][p]
+    if pid >= 0:
+        if W.lock_state(ctx.w, "page#%d" % pid) is not None:
+            raise Blocked()
+        set_mem(ctx, pid, ref=mem(ctx, pid)[1] + 1)
+    else:
+        pid = len(ctx.w["mem"])
+        ctx.w["mem"] = ctx.w["mem"] + (("file", 2, p, "ZERO", 1, 0),)
+        W.set_item(ctx.w, "pcache", p, pid)
+    mutex_acquire(ctx, "page#%d" % pid, ctx.prim_name)
+    ctx.event("%s(pgoff %d) -> page#%d (locked)" % (ctx.prim_name, p, pid))
+    return obj("page", pid)
+
+
+@prim("ext2_get_block", "ext4_get_block", "xfs_get_blocks")
+def _get_block_bh(ctx, a):
+    """get_block(inode, iblock, bh, create): fill the buffer_head from the model's block map;
+    a hole leaves it unmapped unless create allocates a block."""
+    iblock, bh, create = a[1], a[2], a[3]
+    if type(iblock) is not int:
+        ctx.not_modelled.add("%s with a non-constant block" % ctx.prim_name)
+        return -5
+    had = ctx.w["fmap"][iblock] if 0 <= iblock < ctx.prog.cfg["npg"] else -1
+    b = get_block(ctx, iblock, bool(create) if type(create) is int else True, ctx.prim_name)
+    state = 0
+    if b >= 0:
+        state |= 1 << (ctx.prog.const("BH_Mapped") or 4)
+        if had < 0:
+            state |= 1 << (ctx.prog.const("BH_New") or 5)
+    if is_ptr(bh):
+        pl = (bh[1], bh[2])
+        for fld, v in (("b_state", state), ("b_blocknr", b if b >= 0 else 0)):
+            write_place(ctx, (pl[0], pl[1] + (fld,)), v)
+    return 0
+
+
+@prim("bdev_direct_access")
+def _bdev_direct_access(ctx, a):
+    """bdev_direct_access(bh, &kaddr, &pfn): the kernel address and pfn of the block bh maps."""
+    bh = a[0]
+    rec_v = read_place(ctx, (bh[1], bh[2])) if is_ptr(bh) else UNKNOWN
+    b = rec_get(rec_v, "b_blocknr") if is_rec(rec_v) else UNKNOWN
+    if type(b) is not int:
+        ctx.not_modelled.add("bdev_direct_access on an unknown buffer_head")
+        return -5
+    ctx.touch("r", "blk")
+    if is_ptr(a[1]):
+        write_place(ctx, (a[1][1], a[1][2]), obj("kmem", b))
+    if is_ptr(a[2]):
+        write_place(ctx, (a[2][1], a[2][2]), obj("pfn", b))
+    ctx.event("bdev_direct_access(B%d)%s" % (b, "" if ctx.w["blk"][b][0] else " (a freed block)"))
+    return PS
+
+
+@prim("memset", visible=False)
+def _memset(ctx, a):
+    if is_ptr(a[0]) and a[1] == 0:
+        from .values import rec
+        write_place(ctx, (a[0][1], a[0][2]), rec(True, {}))
+    return a[0]
+
+
+noop("clear_page")

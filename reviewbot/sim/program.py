@@ -10,7 +10,7 @@ from .values import UNINIT, UNKNOWN, is_obj, is_rec, obj, rec_get
 
 TREE_FILES = (
     "mm/memory.c", "mm/filemap_xip.c", "mm/truncate.c", "mm/filemap.c", "fs/ext2/inode.c",
-    "fs/ext2/ext2.h", "include/linux/fs.h", "include/linux/mm.h", "include/linux/mm_types.h",
+    "fs/ext2/ext2.h", "fs/ext2/file.c", "fs/dax.c", "include/linux/fs.h", "include/linux/mm.h", "include/linux/mm_types.h",
     "include/linux/types.h", "include/linux/pagemap.h", "include/linux/rwsem.h",
 )
 MODEL_DIR = Path(__file__).with_name("model")
@@ -108,9 +108,9 @@ class Model:
             table = {"get_xip_mem": obj("fn", "get_xip_mem")}
         elif kind == "ops":
             h = cfg["handler"]
-            table = {"fault": obj("fn", h["fault"]), "page_mkwrite": obj("fn", h["page_mkwrite"]) if h.get(
-                "page_mkwrite") else 0, "map_pages": 0, "pfn_mkwrite": 0, "huge_fault": 0, "open": 0,
-                "close": 0}
+            table = {"fault": obj("fn", h["fault"]), "map_pages": 0, "huge_fault": 0, "open": 0, "close": 0}
+            for m in ("page_mkwrite", "pfn_mkwrite"):
+                table[m] = obj("fn", h[m]) if h.get(m) else 0
         elif kind == "mm":
             table = {"mmap_sem": obj("lock", "mmap_sem"), "page_table_lock": obj("lock", "ptl")}
         elif kind == "page":
@@ -191,7 +191,7 @@ class Program:
             if not is_obj(v, "fn"):
                 return "unknown", ins[5]
             name = v[2]
-            if callee[0] == "field" and callee[2] in ("fault", "page_mkwrite"):
+            if callee[0] == "field" and callee[2] in ("fault", "page_mkwrite", "pfn_mkwrite"):
                 tag = (callee[2], tuple(ctx.th.held))
         p = prims.PRIMS.get(name)
         if p is not None and not (p.prefer_tree and self.cfg.get("tree_helpers") and name in self.tree.funcs
