@@ -170,7 +170,7 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
             check_parseable(d, after)
         map_functions(d, before.read if before else None, after.read if after else None)
         touched |= {(h.path, fn) for h in d.hunks() for fn in h.functions}
-    shared: dict = {}
+    shared: dict = {"simulate": simulate}
     contexts = [Context(series=series, patch=p, diff=d, diffs=diffs,
                         base=base_view if applied else None, patched=patched_view,
                         before_patch=b, after_patch=a, touched=touched, shared=shared)
@@ -179,7 +179,7 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
     skipped.extend(rule_skips)
     if simulate:
         from reviewbot.simlink import attach_simulation
-        skipped.extend(attach_simulation(findings, patched_view))
+        skipped.extend(attach_simulation(findings, patched_view, contexts[0] if contexts else None))
     else:
         skipped.append(Skipped("simulation", "--no-simulate given"))
     cover = series.cover

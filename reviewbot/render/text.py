@@ -42,7 +42,9 @@ def _sim_line(sim: dict) -> str:
     if v == "holds":
         return f"holds: {sim.get('states')} states explored, no violation"
     if v == "violated":
-        return f"violated: {sim.get('invariant')} ({sim.get('states')} states)"
+        see = sim.get("see")
+        ref = f"; see the {see['rule']} finding at {see['file']}:{see['line']}" if see else ""
+        return f"violated: {sim.get('invariant')} ({sim.get('states')} states{ref})"
     return f"{v}: {sim.get('reason', '')}".rstrip(": ")
 
 

@@ -7,7 +7,7 @@ from . import ir, prims
 
 def _names(e, out):
     if type(e) is tuple:
-        if len(e) == 3 and e[0] == "name" and type(e[1]) is str:
+        if len(e) in (2, 3) and e[0] == "name" and type(e[1]) is str:
             out.add(e[1])
         for x in e:
             _names(x, out)

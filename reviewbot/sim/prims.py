@@ -531,9 +531,19 @@ def _anon_vma_prepare(ctx, a):
     return 0
 
 
+def may_fail(ctx, what):
+    """In a failure-paths run, a leaf that can fail does so in one branch."""
+    if ctx.prog.cfg.get("failures") and ctx.choose(2, what) == 0:
+        ctx.event("%s fails (%s)" % (ctx.prim_name, what))
+        return True
+    return False
+
+
 @prim("mem_cgroup_try_charge")
 def _mc_try(ctx, a):
     pid = page_arg(ctx, a[0], "mem_cgroup_try_charge")
+    if may_fail(ctx, "memcg charge"):
+        return -ENOMEM
     set_mem(ctx, pid, charged=1)
     if len(a) > 3 and is_ptr(a[3]):
         write_place(ctx, (a[3][1], a[3][2]), obj("memcg", None))
@@ -664,6 +674,8 @@ def get_block(ctx, pgoff, create, fname):
 @prim("get_xip_mem")
 def _get_xip_mem(ctx, a):
     pgoff, create = a[1], a[2]
+    if may_fail(ctx, "block mapping"):
+        return -5
     b = get_block(ctx, pgoff, bool(create), "get_xip_mem")
     if b < 0:
         return -ENODATA
@@ -1131,6 +1143,8 @@ def _get_block_bh(ctx, a):
     """get_block(inode, iblock, bh, create): fill the buffer_head from the model's block map;
     a hole leaves it unmapped unless create allocates a block."""
     iblock, bh, create = a[1], a[2], a[3]
+    if may_fail(ctx, "block mapping"):
+        return -5
     if type(iblock) is not int:
         ctx.not_modelled.add("%s with a non-constant block" % ctx.prim_name)
         return -5
@@ -1156,6 +1170,8 @@ def _bdev_direct_access(ctx, a):
     b = rec_get(rec_v, "b_blocknr") if is_rec(rec_v) else UNKNOWN
     if type(b) is not int:
         ctx.not_modelled.add("bdev_direct_access on an unknown buffer_head")
+        return -5
+    if may_fail(ctx, "direct access"):
         return -5
     ctx.touch("r", "blk")
     if is_ptr(a[1]):

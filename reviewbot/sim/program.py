@@ -168,6 +168,9 @@ class Program:
     def is_tree_func(self, name):
         return name in self.tree.funcs
 
+    def is_tree_path(self, path):
+        return path in self.tree.present
+
     def func(self, name):
         f = self._funcs.get(name)
         if f is None:

@@ -50,12 +50,27 @@ _SCENARIOS = {
     "dax-shared-truncate": dict(
         doc="write fault on a shared mapping racing a truncate (DAX file)",
         file="dax", vmas=[("S", True)], threads=[("FS", "S", 1), ("TR",)]),
+    "dax-cow-hole-truncate": dict(
+        doc="COW write fault on a hole of a private mapping racing a truncate (DAX file)",
+        file="dax", vmas=[("P", False)], threads=[("FC", "P", 1), ("TR",)], blocks=()),
+    "dax-read-cow-hole": dict(
+        doc="read fault then COW write fault on a hole of a private mapping (DAX file: the hole page)",
+        file="dax", vmas=[("P", False)], threads=[("FR", "P", 0), ("FC", "P", 1)], blocks=()),
+    "dax-cow-failures": dict(
+        doc="one COW write fault with every failure a leaf can report (allocation, charge, block mapping)",
+        file="dax", vmas=[("P", False)], threads=[("FC", "P", 1)], failures=True),
     "dax-punch-cow": dict(
         doc="COW fault racing an ext4-style hole punch (no i_size change) (DAX file)",
         file="dax", vmas=[("P", False)], threads=[("FC", "P", 1), ("HP",)]),
     "pagecache-cow-read-truncate": dict(
         doc="COW + read fault on a private mapping and a truncate (page-cache file, the tree's ->fault)",
         file="pagecache", vmas=[("P", False)], threads=_FC_FR_TR, cached=(0,)),
+    "pagecache-cow-truncate": dict(
+        doc="COW write fault on a cached page of a private mapping racing a truncate (page-cache file)",
+        file="pagecache", vmas=[("P", False)], threads=[("FC", "P", 1), ("TR",)], cached=(0,)),
+    "xip-cow-failures": dict(
+        doc="one COW write fault with every failure a leaf can report (XIP file)",
+        file="xip", vmas=[("P", False)], threads=[("FC", "P", 1)], failures=True),
     # ---- model handlers, by name only
     "contract-read": dict(
         doc="read fault on a shared mapping; the contract-maximal model ->fault",
@@ -78,11 +93,14 @@ _SCENARIOS = {
 }
 
 DEFAULT = "cow-read-truncate"
-# what `pick` and a review try, in order, for a tree with that kind of file
+# what `pick` (the first) and a review (all) run, for a tree that wires that kind of file: COW,
+# read, shared write, mkwrite on a hole, truncate, failure paths.  Hole punch is ext4's, not
+# ext2's: its scenario runs by name only.
 BY_KIND = {
-    "xip": ("cow-read-truncate", "cow-cow-truncate", "shared-truncate"),
-    "dax": ("dax-cow-read-truncate", "mkwrite-hole", "dax-shared-truncate", "dax-punch-cow"),
-    "pagecache": ("pagecache-cow-read-truncate",),
+    "xip": ("cow-read-truncate", "shared-truncate", "xip-cow-failures"),
+    "dax": ("dax-cow-read-truncate", "mkwrite-hole", "dax-shared-truncate", "dax-cow-hole-truncate",
+            "dax-read-cow-hole", "dax-cow-failures"),
+    "pagecache": ("pagecache-cow-truncate",),
 }
 
 
@@ -177,7 +195,7 @@ def build(name, prog):
     cfg = {
         "npg": 1, "isize": 1, "blocks": sc.get("blocks", (0,)), "cached": sc.get("cached", ()),
         "vmas": sc["vmas"], "handler": handler, "handler_info": info,
-        "failures": False,
+        "failures": sc.get("failures", False),
         # truncate/unmap helpers are run from the tree's C only in XIP-era trees; later trees
         # walk folio batches and interval trees that the model replaces by primitives
         "tree_helpers": prog.is_tree_func("xip_file_fault"),
