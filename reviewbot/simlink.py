@@ -3,19 +3,10 @@
 to the fault-sim rule; other findings on the fault path refer to that violation."""
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-from typing import Callable
-
 from reviewbot.findings import Finding, Skipped
+from reviewbot.sim.series import REVIEW_STATES, SeriesSimulation, Violation, run_series  # noqa: F401
 
 FAULT_PATH_STRUCTS = {"vm_fault"}
-# All of a review's simulations share one budget of states (not seconds, so that the verdict
-# does not depend on the machine's load); past it a run is "incomplete".  A run is exhaustive
-# (sleep sets); a violation is then re-found with the fewest preemptions for a short trace.
-REVIEW_STATES = 60000
-RUN_STATES = 25000
-SAFETY_SECONDS = 60.0
 SHARED_KEY = "fault-sim"
 FIX_RULE = "fault-sim"
 
@@ -27,139 +18,12 @@ def wants_simulation(f: Finding) -> bool:
     return f.rule == "fault-contract" and f.key.endswith(":change")
 
 
-@dataclass
-class Violation:
-    scenario: str
-    invariant: str
-    message: str
-    file: str
-    line: int
-    function: str
-    functions: list            # tree functions on the violating trace
-    result: dict               # the run, trace included
-    also: list = field(default_factory=list)   # other scenarios that hit the same violation
-
-    @property
-    def key(self) -> str:
-        return f"{self.invariant.split()[0]}:{self.function}"
-
-
-@dataclass
-class SeriesSimulation:
-    verdict: str = "not simulated"     # holds | violated | incomplete | not simulated
-    reason: str = ""
-    runs: list = field(default_factory=list)       # per-run summaries (no traces)
-    violations: list = field(default_factory=list)
-    coverage: dict | None = None
-    states: int = 0
-    seconds: float = 0.0
-    functions: set = field(default_factory=set)    # tree functions some run entered
-    results: dict = field(default_factory=dict)    # scenario -> full result dict
-
-    def summary(self) -> dict:
-        d = {"verdict": self.verdict, "states": self.states,
-             "scenarios": [r["scenario"] for r in self.runs], "runs": self.runs}
-        if self.reason:
-            d["reason"] = self.reason
-        if self.coverage is not None:
-            d["coverage"] = self.coverage
-        return d
-
-
 def changed_lines(base, patched, paths) -> dict:
     from reviewbot.sim.coverage import changed_between
     out: dict = {}
     for p in paths:
         if p.endswith((".c", ".h")):
             changed_between(p, base.read(p) if base else None, patched.read(p), out)
-    return out
-
-
-def _site(trace: list, is_tree: Callable[[str], bool]):
-    """Where a violation happens: its own step when that is tree code, else the last step of
-    tree code the violating thread ran (a lock left held shows up at the thread's exit)."""
-    bad = next((s for s in reversed(trace) if s["action"].startswith("VIOLATION")), None)
-    if bad is None:
-        return None
-    if bad["file"] and is_tree(bad["file"]):
-        return bad
-    mine = [s for s in trace if s["thread"] == bad["thread"] and s["file"] and is_tree(s["file"])]
-    anyone = [s for s in trace if s["file"] and is_tree(s["file"])]
-    return (mine or anyone or [None])[-1]
-
-
-def run_series(read, changed: dict | None, budget: int = REVIEW_STATES,
-               only: Callable[[str, set], bool] | None = None) -> SeriesSimulation:
-    """Every review scenario of the tree that reaches a changed statement (or, with `only`,
-    that `only(name, reachable)` accepts), within one time budget."""
-    from reviewbot.sim import coverage, scenarios, simulate
-    from reviewbot.sim.program import Program
-    out = SeriesSimulation()
-    t0 = time.monotonic()
-    prog = Program(read, {})
-    if not prog.is_tree_func("do_fault"):
-        out.reason = "the tree has no do_fault(): no fault path to simulate"
-        return out
-    chosen = []
-    for name in scenarios.review_set(prog):
-        cfg, specs = scenarios.build(name, prog)
-        prog.cfg = cfg
-        roots = [s[1] for s in specs] + [h for h in cfg["handler"].values() if h]
-        funcs = coverage.reachable(prog, roots)
-        hit = coverage.changed_spans(prog, funcs, changed) if changed is not None else {}
-        if (only(name, funcs) if only else hit):
-            chosen.append(name)
-    if not chosen:
-        out.reason = "the series changes no function a fault-path scenario reaches"
-        return out
-    records, incomplete = [], []
-    for name in chosen:
-        left = budget - out.states
-        if left <= 0:
-            incomplete.append(f"{name}: the review's budget of {budget} states was used up before it ran")
-            continue
-        bounds = {"preemptions": None, "max_states": min(left, RUN_STATES), "max_seconds": SAFETY_SECONDS}
-        res = simulate(read, name, bounds, changed, False, prog)
-        if res.verdict == "violated":
-            short = simulate(read, name, dict(bounds, preemptions=2, exhaustive=False), None, False, prog)
-            if short.verdict == "violated":
-                short.coverage, short.states = res.coverage, res.states + short.states
-                res = short
-        d = res.to_dict()
-        out.results[name] = d
-        out.states += res.states
-        out.functions |= set(res.functions)
-        run = {k: d.get(k) for k in ("scenario", "verdict", "invariant", "states", "handler",
-                                     "handler_source", "reason")}
-        out.runs.append(run)
-        if res.coverage is not None:
-            records.append(res.coverage)
-        if res.verdict == "violated":
-            site = _site(res.trace, prog.is_tree_path)
-            fns = sorted({s["function"] for s in res.trace if s["file"] and prog.is_tree_path(s["file"])})
-            v = Violation(name, res.invariant, res.message or "", site["file"] if site else "",
-                          site["line"] if site else 0, site["function"] if site else "", fns, d)
-            same = next((o for o in out.violations if (o.invariant, o.file, o.line) ==
-                         (v.invariant, v.file, v.line)), None)
-            if same is None:
-                out.violations.append(v)
-            else:           # reported once: the first scenario's trace, the others named
-                same.also.append(name)
-                same.functions = sorted(set(same.functions) | set(fns))
-        elif res.verdict == "incomplete":
-            incomplete.append(f"{name}: {res.reason}")
-    out.seconds = time.monotonic() - t0
-    out.coverage = coverage.merge(records) if changed is not None else None
-    missed = out.coverage["not_reached"] if out.coverage else []
-    if out.violations:
-        out.verdict = "violated"
-    elif incomplete:
-        out.verdict, out.reason = "incomplete", "; ".join(incomplete)
-    elif missed:
-        out.verdict = "incomplete"
-        out.reason = "changed code not reached: " + coverage.describe_missing(missed)
-    else:
-        out.verdict = "holds"
     return out
 
 

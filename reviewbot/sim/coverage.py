@@ -52,10 +52,19 @@ def changed_spans(prog, funcs, changed):
         if not lines:
             continue
         for ln in sorted(lines):
-            if fn.line <= ln <= fn.last_line:
+            if ln < 0:          # a deletion point: the next statement, else the one before
+                at = -ln
+                if not fn.line <= at <= fn.last_line + 1:
+                    continue
+                after = [sp for sp in fn.spans if sp[0] >= at]
+                before = [sp for sp in fn.spans if sp[1] < at]
+                sp = min(after) if after else (max(before, key=lambda x: x[1]) if before else None)
+            elif fn.line <= ln <= fn.last_line:
                 sp = fn.span_of(ln)
-                if sp is not None:
-                    out[(fn.path, sp[0], sp[1])] = name
+            else:
+                continue
+            if sp is not None:
+                out[(fn.path, sp[0], sp[1])] = name
     return out
 
 
@@ -95,10 +104,9 @@ def describe_missing(missed, limit=8):
 
 
 def _mark_deletion(out, path, at, nlines):
-    # a deletion leaves no line behind: the statements on either side of it stand for it
-    for ln in (at - 1, at):
-        if 1 <= ln <= max(nlines, 1):
-            out.setdefault(path, set()).add(ln)
+    # a deletion leaves no line behind: it is kept as -line (the line after it), and stands
+    # for the statement that runs next (changed_spans)
+    out.setdefault(path, set()).add(-max(1, min(at, max(nlines, 1))))
 
 
 def changed_between(path, old: bytes | None, new: bytes | None, out=None):
