@@ -11,7 +11,7 @@ from .values import UNINIT, UNKNOWN, is_obj, is_rec, obj, rec_get
 TREE_FILES = (
     "mm/memory.c", "mm/filemap_xip.c", "mm/truncate.c", "mm/filemap.c", "fs/ext2/inode.c",
     "fs/ext2/ext2.h", "fs/ext2/file.c", "fs/dax.c", "include/linux/fs.h", "include/linux/mm.h", "include/linux/mm_types.h",
-    "include/linux/types.h", "include/linux/pagemap.h", "include/linux/rwsem.h",
+    "include/linux/types.h", "include/linux/pagemap.h", "include/linux/rwsem.h", "include/linux/iomap.h",
 )
 MODEL_DIR = Path(__file__).with_name("model")
 
@@ -92,6 +92,7 @@ class Model:
             table = {"f_mapping": obj("mapping", None), "f_inode": obj("inode", None), "f_mode": 3}
         elif kind == "mapping":
             table = {"host": obj("inode", None), "i_mmap": obj("root", None), "i_mmap_rwsem": obj("lock", "i_mmap"),
+                     "invalidate_lock": obj("lock", "invalidate_lock"), "i_pages": obj("xarray", None),
                      "a_ops": obj("aops", None), "nrpages": sum(1 for x in ctx.w["pcache"] if x >= 0)}
         elif kind == "inode":
             if f == "i_size":
@@ -100,6 +101,10 @@ class Model:
             table = {"i_blkbits": prims.PAGE_SHIFT, "i_sb": obj("sb", None), "i_mapping": obj("mapping", None),
                      "i_mutex": obj("lock", "i_mutex"), "truncate_mutex": obj("lock", "truncate_mutex"),
                      "i_nblocks": cfg["npg"], "vfs_inode": o, "i_mode": 0o100644, "i_flags": 0}
+        elif kind == "global" and ident == "xas":
+            # XA_STATE(xas, ...) of the DAX fault: the index is the faulting pgoff
+            p = ctx.th.frames[0].locals[1] if ctx.th.frames else 0
+            table = {"xa_index": p if type(p) is int else 0}
         elif kind == "root":
             table = {"rb_root": o}
         elif kind == "sb":
@@ -247,7 +252,7 @@ class Program:
             return v
         if self.has_func(name) or name in prims.PRIMS:
             return obj("fn", name)
-        if address:
+        if address or name == "xas":     # XA_STATE(xas, ...) declares it by name
             return obj("global", name)
         ctx.not_modelled.add("global %s" % name)
         return UNKNOWN

@@ -146,7 +146,7 @@ def pick(prog):
 
 
 # the iomap/xarray DAX fault path (v4.10+) runs only once its leaves are model primitives
-IOMAP_DAX = False
+IOMAP_DAX = True
 
 
 def _pick_ok(prog, kind):
@@ -206,8 +206,9 @@ def build(name, prog):
         if t[0] == "TR":
             # ext2's own truncate where the tree is of the XIP era; later ext2 truncate
             # paths (DAX, iomap) are outside the model, so use truncate_setsize() there
-            drv = "sim_truncate_ext2" if prog.is_tree_func("ext2_setsize") and prog.is_tree_func(
-                "xip_file_fault") else "sim_truncate_generic"
+            # (and ext2's own for its DAX files, whose truncate takes the invalidate lock)
+            drv = "sim_truncate_ext2" if prog.is_tree_func("ext2_setsize") and (prog.is_tree_func(
+                "xip_file_fault") or sc.get("file") == "dax") else "sim_truncate_generic"
             specs.append(("TR", drv, [obj("inode", None), 0]))
         elif t[0] == "HP":
             specs.append(("HP", "sim_punch", [obj("inode", None), 0]))
