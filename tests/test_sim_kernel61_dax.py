@@ -3,20 +3,8 @@ dax_iomap_fault, run from fs/dax.c and mm/memory.c; only iomap_begin, dax_direct
 the xarray entry lock are model primitives."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from reviewbot.sim import simulate
-
-
-def _reader(root: Path, overrides=None):
-    overrides = overrides or {}
-
-    def read_file(path):
-        if path in overrides:
-            return overrides[path]
-        p = root / path
-        return p.read_bytes() if p.is_file() else None
-    return read_file
+from sim_fixtures import reader
 
 
 def _pte_fault_lines(root):
@@ -27,7 +15,7 @@ def _pte_fault_lines(root):
 
 def test_dax_cow_fault_racing_truncate_holds(kernel_tree):
     for scenario in ("dax-cow-truncate", "dax-cow-read-truncate"):
-        res = simulate(_reader(kernel_tree), scenario)
+        res = simulate(reader(kernel_tree), scenario)
         print(res.render_text())
         assert res.verdict == "holds", res.reason or res.message
         assert res.handler_source == "tree"
@@ -37,14 +25,14 @@ def test_dax_cow_fault_racing_truncate_holds(kernel_tree):
         assert {"dax_iomap_pte_fault", "dax_fault_iter", "dax_fault_cow_page", "finish_fault",
                 "do_cow_fault", "ext2_setsize"} <= set(res.functions)
     # the tree's DAX handler is what a plain `simulate` of this tree picks
-    assert simulate(_reader(kernel_tree)).scenario == "dax-cow-read-truncate"
+    assert simulate(reader(kernel_tree)).scenario == "dax-cow-read-truncate"
 
 
 def test_deleting_the_entry_unlock_gives_i1(kernel_tree):
     lines, start = _pte_fault_lines(kernel_tree)
     victim = next(i for i in range(start, start + 90) if lines[i].strip() == "dax_unlock_entry(&xas, entry);")
     edited = "".join(lines[:victim] + lines[victim + 1:]).encode()
-    res = simulate(_reader(kernel_tree, {"fs/dax.c": edited}), "dax-cow-truncate")
+    res = simulate(reader(kernel_tree, {"fs/dax.c": edited}), "dax-cow-truncate")
     print(res.render_text())
     assert res.verdict == "violated" and res.invariant.startswith("I1")
     assert "dax-entry" in res.message
@@ -56,7 +44,7 @@ def test_deleting_the_i_size_check_breaks_the_truncate_invariant(kernel_tree):
     at = next(i for i in range(start, start + 40) if "if (iter.pos >= i_size_read(iter.inode)) {" in lines[i])
     assert lines[at + 3].strip() == "}"
     edited = "".join(lines[:at] + lines[at + 4:]).encode()
-    res = simulate(_reader(kernel_tree, {"fs/dax.c": edited}), "dax-cow-truncate")
+    res = simulate(reader(kernel_tree, {"fs/dax.c": edited}), "dax-cow-truncate")
     print(res.render_text())
     assert res.verdict == "violated" and res.invariant.startswith("I4b")
     assert any(s["thread"] == "TR" and s["function"] == "ext2_setsize" for s in res.trace)

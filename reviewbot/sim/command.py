@@ -69,18 +69,9 @@ def run(args) -> int:
     if changed is not None and not args.scenario:
         # the patch drives the run: every scenario that reaches a statement it changes
         from .series import run_series
-        ser = run_series(read_file, changed)
-        if args.format == "json":
-            json.dump(ser.to_dict(), sys.stdout, indent=2, sort_keys=True)
-            sys.stdout.write("\n")
-        else:
-            sys.stdout.write(ser.render_text())
-            sys.stdout.write("run: %s states in %.2f s\n" % (format(ser.states, ","), ser.seconds))
-        if ser.verdict in ("incomplete", "not simulated"):
-            print("reviewbot: %s: simulation %s: %s" % (args.tree, ser.verdict, ser.reason), file=sys.stderr)
-            return 2
-        return 0 if ser.verdict == "holds" else 1
-    res = simulate(read_file, args.scenario, changed=changed)
+        res = run_series(read_file, changed)
+    else:
+        res = simulate(read_file, args.scenario, changed=changed)
     if args.format == "json":
         json.dump(res.to_dict(), sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
@@ -88,7 +79,7 @@ def run(args) -> int:
         sys.stdout.write(res.render_text())
         # wall time is not in the JSON, which is byte-identical run to run
         sys.stdout.write("run: %s states in %.2f s\n" % (format(res.states, ","), res.seconds))
-    if res.verdict == "incomplete":
-        print("reviewbot: %s: simulation incomplete: %s" % (args.tree, res.reason), file=sys.stderr)
+    if res.verdict in ("incomplete", "not simulated"):
+        print("reviewbot: %s: simulation %s: %s" % (args.tree, res.verdict, res.reason), file=sys.stderr)
         return 2
     return 0 if res.verdict == "holds" else 1

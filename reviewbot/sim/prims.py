@@ -1294,37 +1294,36 @@ def _block_of(ctx, addr_bytes):
     return addr_bytes >> PAGE_SHIFT
 
 
-@prim("dax_iomap_direct_access")
-def _dax_iomap_direct_access(ctx, a):
-    """(iomap, pos, size, &kaddr, &pfn): the kernel address and pfn of the mapped block."""
-    b = _block_of(ctx, rec_get(a[0], "addr") if is_rec(a[0]) else read_place(ctx, (a[0][1], a[0][2] + ("addr",))))
+def _direct_access(ctx, b, kaddr_p, pfn_p, what):
+    """The kernel address and pfn of block b into *kaddr_p and *pfn_p; None on success, or the
+    error (an unknown block, or the failure branch of a failure-paths run)."""
     if b is None:
-        ctx.not_modelled.add("dax_iomap_direct_access without a mapped block")
+        ctx.not_modelled.add("%s without a mapped block" % what)
         return -5
     if may_fail(ctx, "direct access"):
         return -5
     ctx.touch("r", "blk")
-    for ptr_v, v in ((a[3], obj("kmem", b)), (a[4], obj("pfn", b))):
+    for ptr_v, v in ((kaddr_p, obj("kmem", b)), (pfn_p, obj("pfn", b))):
         if is_ptr(ptr_v):
             write_place(ctx, (ptr_v[1], ptr_v[2]), v)
-    ctx.event("dax_iomap_direct_access(B%d)%s" % (b, "" if ctx.w["blk"][b][0] else " (a freed block)"))
-    return 0
+    ctx.event("%s(B%d)%s" % (what, b, "" if ctx.w["blk"][b][0] else " (a freed block)"))
+    return None
+
+
+@prim("dax_iomap_direct_access")
+def _dax_iomap_direct_access(ctx, a):
+    """(iomap, pos, size, &kaddr, &pfn): the kernel address and pfn of the mapped block."""
+    b = _block_of(ctx, rec_get(a[0], "addr") if is_rec(a[0]) else read_place(ctx, (a[0][1], a[0][2] + ("addr",))))
+    err = _direct_access(ctx, b, a[3], a[4], "dax_iomap_direct_access")
+    return err if err is not None else 0
 
 
 @prim("dax_direct_access")
 def _dax_direct_access(ctx, a):
     """(dax_dev, pgoff, nr, mode, &kaddr, &pfn): pgoff is the block."""
     b = a[1] if type(a[1]) is int and 0 <= a[1] < len(ctx.w["blk"]) else None
-    if b is None:
-        ctx.not_modelled.add("dax_direct_access of an unknown block")
-        return -5
-    if may_fail(ctx, "direct access"):
-        return -5
-    ctx.touch("r", "blk")
-    for ptr_v, v in ((a[4], obj("kmem", b)), (a[5] if len(a) > 5 else 0, obj("pfn", b))):
-        if is_ptr(ptr_v):
-            write_place(ctx, (ptr_v[1], ptr_v[2]), v)
-    return a[2]
+    err = _direct_access(ctx, b, a[4], a[5] if len(a) > 5 else 0, "dax_direct_access")
+    return err if err is not None else a[2]
 
 
 noop("dax_read_unlock", "trace_dax_pte_fault", "trace_dax_pte_fault_done", "trace_dax_load_hole",
