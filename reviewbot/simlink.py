@@ -68,7 +68,9 @@ def _for_finding(f: Finding, sim: SeriesSimulation, owner: str) -> dict:
     """What a rule finding says of the simulation: a reference to the violation on its path
     (the trace stays with the fault-sim finding), "not reached" when no run entered its
     function, else the series verdict the coverage supports."""
-    base = {"states": sim.states, "scenarios": [r["scenario"] for r in sim.runs]}
+    base = {"states": sim.states, "scenarios": [r["scenario"] for r in sim.runs],
+            "runs": [{k: r.get(k) for k in ("scenario", "verdict", "states", "handler", "handler_source")}
+                     for r in sim.runs]}
     if f.rule == "field-init" and f.function and f.function not in sim.functions:
         return dict(base, verdict="not reached",
                     reason=f"no execution of scenarios {', '.join(base['scenarios'])} enters "

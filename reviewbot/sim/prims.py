@@ -206,7 +206,7 @@ def _trylock_page(ctx, a):
 @prim("lock_page_or_retry")
 def _lock_page_or_retry(ctx, a):
     pid = page_arg(ctx, a[0], "lock_page_or_retry")
-    if W.lock_state(ctx.w, "page#%d" % pid) is not None:
+    if W.lock_state(ctx.w, "page#%d" % pid) is not None or may_fail(ctx, "gives up the wait"):
         ctx.touch("r", ("lock", "page#%d" % pid))
         ctx.event("lock_page_or_retry(page#%d): contended, RETRY" % pid)
         return 0

@@ -54,8 +54,9 @@ _SCENARIOS = {
         doc="COW write fault on a hole of a private mapping racing a truncate (DAX file)",
         file="dax", vmas=[("P", False)], threads=[("FC", "P", 1), ("TR",)], blocks=()),
     "dax-read-cow-hole": dict(
-        doc="read fault then COW write fault on a hole of a private mapping (DAX file: the hole page)",
-        file="dax", vmas=[("P", False)], threads=[("FR", "P", 0), ("FC", "P", 1)], blocks=()),
+        doc="read fault then COW write fault on a hole of a private mapping (DAX file: the hole page), "
+            "with every failure a leaf can report (lock_page_or_retry giving up included)",
+        file="dax", vmas=[("P", False)], threads=[("FR", "P", 0), ("FC", "P", 1)], blocks=(), failures=True),
     "dax-cow-failures": dict(
         doc="one COW write fault with every failure a leaf can report (allocation, charge, block mapping)",
         file="dax", vmas=[("P", False)], threads=[("FC", "P", 1)], failures=True),
