@@ -121,7 +121,7 @@ def test_series_diff_fully_covered_holds(cow_tree, tmp_path):
                                                         "__dax_fault", "do_page_mkwrite"}
 
 
-def test_missing_unlock_violation_is_one_finding_others_refer_to_it():
+def test_missing_unlock_violation_is_one_finding_others_refer_to_it(tmp_path):
     r = _run("review", "--bundled", "cow-missing-unlock", "--format", "json")
     rep = json.loads(r.stdout)
     sims = [f for f in rep["findings"] if f["rule"] == "fault-sim"]
@@ -129,6 +129,10 @@ def test_missing_unlock_violation_is_one_finding_others_refer_to_it():
     v = sims[0]
     # where it happens: the !pte_same exit of do_cow_fault, in the patch that changes it
     assert v["function"] == "do_cow_fault" and v["patch"].endswith("-1-maren.okafor@example.org")
+    # ... at the return that leaves with the handler's i_mmap_rwsem: the uncharge_out exit
+    tree = apply_thread(tmp_path / "tree", "cow-missing-unlock")
+    src = (tree / "mm/memory.c").read_text().splitlines()
+    assert src[v["line"] - 1].strip() == "return ret;" and src[v["line"] - 4].strip() == "uncharge_out:"
     assert v["simulation"]["trace"]
     for f in rep["findings"]:
         if f is v or not f.get("simulation"):

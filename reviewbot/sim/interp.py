@@ -385,6 +385,8 @@ def _push(ctx, fn, args, dest, tag):
         raise Incomplete("call depth bound at %s" % fn.name)
     if tag is not None and len(fn.params) == 1 and len(args) == 2:
         args = args[1:]        # a one-argument (vmf) model handler called the v4.0 way
+    if tag is None and th.held:
+        tag = ("", tuple(th.held))     # not a handler: the locks held on entry, for leak reports
     locals_ = [UNINIT] * fn.nslots
     for i, a in enumerate(args[:len(fn.params)]):
         locals_[i] = a

@@ -173,6 +173,12 @@ class Program:
     def is_tree_func(self, name):
         return name in self.tree.funcs
 
+    def releases(self, fname, lock):
+        """Does fname itself call the release of lock on some path?"""
+        names = _RELEASES.get(lock.split("#")[0], ("mutex_unlock", "spin_unlock"))
+        fn = self.func(fname)
+        return any(ins[0] == "call" and ins[3][0] == "name" and ins[3][1] in names for ins in fn.code)
+
     def is_tree_path(self, path):
         return path in self.tree.present
 
@@ -266,7 +272,7 @@ class Program:
     # ---- hooks
     def on_call(self, ctx, frame):
         ctx.covered.add((frame.fn.name, -1, None))
-        text = "call %s()" % frame.fn.name if frame.tag is None else "call ->%s = %s()" % (
+        text = "call %s()" % frame.fn.name if frame.tag is None or not frame.tag[0] else "call ->%s = %s()" % (
             frame.tag[0], frame.fn.name)
         if len(ctx.th.frames) > 1:
             caller = ctx.th.frames[-2]
@@ -275,7 +281,20 @@ class Program:
             ctx.event(text)
 
     def on_return(self, ctx, frame, v):
-        if frame.tag is None:
+        if frame.tag is None or not frame.tag[0]:
+            # a function of the tree returning with a lock it did not hold on entry (and whose
+            # job is not to take it): where a leak shows in the tree
+            th = ctx.th
+            entry = list(frame.tag[1]) if frame.tag else []
+            extra = list(th.held)
+            for h in entry:
+                if h in extra:
+                    extra.remove(h)
+            if extra and self.is_tree_func(frame.fn.name) and not frame.fn.name.startswith(
+                    _ACQUIRE_PREFIXES) and len(th.frames) > 1:
+                own = any(self.releases(frame.fn.name, n) for n, _m in extra)
+                ctx.event("%s() returns %s holding %s%s" % (frame.fn.name, _fault_bits(self, v), ", ".join(
+                    "%s(%s)" % h for h in extra), RELEASES_ELSEWHERE if own else ""))
             return
         before = list(frame.tag[1])
         now = list(ctx.th.held)
@@ -298,6 +317,16 @@ class Program:
                                        for n, m in ctx.th.held)))
         ctx.events.append((frame.fn.path, ctx.cur_line, frame.fn.name,
                            "thread %s done (%s)" % (ctx.th.name, _fault_bits(self, v))))
+
+
+RELEASES_ELSEWHERE = " (it releases that lock on another path)"
+_RELEASES = {"i_mmap": ("i_mmap_unlock_read", "i_mmap_unlock_write", "up_read", "up_write"),
+             "page": ("unlock_page",), "dax-entry": ("dax_unlock_entry", "put_unlocked_entry"),
+             "invalidate_lock": ("filemap_invalidate_unlock_shared", "filemap_invalidate_unlock", "up_read",
+                                 "up_write")}
+# tree helpers whose job is to return holding a lock (i_mmap_lock_read(), ...)
+_ACQUIRE_PREFIXES = ("i_mmap_lock", "filemap_invalidate_lock", "lock_", "mutex_lock", "spin_lock", "down_",
+                     "pte_offset_map_lock", "grab_", "find_lock", "trylock")
 
 
 class _BusyT:

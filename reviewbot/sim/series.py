@@ -78,14 +78,32 @@ class SeriesSimulation:
 
 
 def _site(trace: list, is_tree: Callable[[str], bool]):
-    """Where a violation happens: its own step when that is tree code, else the last step of
-    tree code the violating thread ran (a lock left held shows up at the thread's exit)."""
+    """Where a violation happens.  For a lock still held at exit: the return of the function
+    that releases that lock on another path but not on this one, else of the innermost tree
+    function that returned holding it (Program.on_return marks those returns).  Otherwise the
+    violation's own step when that is tree code, else the last tree step of its thread."""
+    from .program import RELEASES_ELSEWHERE
     bad = next((s for s in reversed(trace) if s["action"].startswith("VIOLATION")), None)
     if bad is None:
         return None
+    mine = [s for s in trace if s["thread"] == bad["thread"] and s["file"] and is_tree(s["file"])]
+    if bad["action"].startswith("VIOLATION: thread"):
+        leaks, inside = [], False
+        for s in mine:
+            a = s["action"]
+            if a.startswith("call ->"):
+                inside = True
+            elif a.startswith("->"):
+                inside = False
+            elif "() returns " in a and " holding " in a:
+                leaks.append((inside, s))
+        # a caller of ->fault that drops the lock on other paths, else the innermost function
+        # that returned holding it (a handler may hand a lock up by contract)
+        owned = [s for inside_h, s in leaks if not inside_h and s["action"].endswith(RELEASES_ELSEWHERE)]
+        if owned or leaks:
+            return (owned or [s for _i, s in leaks])[0]
     if bad["file"] and is_tree(bad["file"]):
         return bad
-    mine = [s for s in trace if s["thread"] == bad["thread"] and s["file"] and is_tree(s["file"])]
     anyone = [s for s in trace if s["file"] and is_tree(s["file"])]
     return (mine or anyone or [None])[-1]
 
