@@ -48,3 +48,19 @@ def test_deleting_the_i_size_check_breaks_the_truncate_invariant(kernel_tree):
     print(res.render_text())
     assert res.verdict == "violated" and res.invariant.startswith("I4b")
     assert any(s["thread"] == "TR" and s["function"] == "ext2_setsize" for s in res.trace)
+
+
+def test_a_patch_deleting_the_entry_unlock_is_one_violation_at_its_function(kernel_tree):
+    # what a review runs: every DAX scenario that reaches the change; the leaked entry lock
+    # shows as I1 in some and as a handler returning with it (I8) in others, reported once
+    from reviewbot.sim.series import run_series
+    lines, start = _pte_fault_lines(kernel_tree)
+    victim = next(i for i in range(start, start + 90) if lines[i].strip() == "dax_unlock_entry(&xas, entry);")
+    edited = "".join(lines[:victim] + lines[victim + 1:]).encode()
+    ser = run_series(reader(kernel_tree, {"fs/dax.c": edited}), {"fs/dax.c": {-(victim + 1)}})
+    assert ser.verdict == "violated" and len(ser.violations) == 1
+    v = ser.violations[0]
+    assert (v.file, v.function) == ("fs/dax.c", "dax_iomap_pte_fault")
+    assert edited.decode().splitlines()[v.line - 1].strip() == "return ret;"
+    assert any("(I1)" in a for a in v.also) or v.invariant.startswith("I1")
+    assert {r["handler_source"] for r in ser.runs} == {"tree"}

@@ -87,7 +87,7 @@ def _site(trace: list, is_tree: Callable[[str], bool]):
     if bad is None:
         return None
     mine = [s for s in trace if s["thread"] == bad["thread"] and s["file"] and is_tree(s["file"])]
-    if bad["action"].startswith("VIOLATION: thread"):
+    if bad["action"].startswith(("VIOLATION: thread", "VIOLATION: ->")):
         leaks, inside = [], False
         for s in mine:
             a = s["action"]
@@ -159,12 +159,14 @@ def run_series(read, changed: dict | None, budget: int = REVIEW_STATES,
             fns = sorted({s["function"] for s in res.trace if s["file"] and prog.is_tree_path(s["file"])})
             v = Violation(name, res.invariant, res.message or "", site["file"] if site else "",
                           site["line"] if site else 0, site["function"] if site else "", fns, d)
-            same = next((o for o in out.violations if (o.invariant, o.file, o.line) ==
-                         (v.invariant, v.file, v.line)), None)
+            # one finding per place: the first scenario's trace, the others (and any other
+            # invariant the same statement breaks there) named
+            same = next((o for o in out.violations if (o.file, o.line) == (v.file, v.line)), None)
             if same is None:
                 out.violations.append(v)
-            else:           # reported once: the first scenario's trace, the others named
-                same.also.append(name)
+            else:
+                same.also.append(name if v.invariant == same.invariant else "%s (%s)" % (
+                    name, v.invariant.split()[0]))
                 same.functions = sorted(set(same.functions) | set(fns))
         elif res.verdict == "incomplete":
             incomplete.append(f"{name}: {res.reason}")
