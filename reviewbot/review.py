@@ -241,7 +241,7 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
             if any(h is x for x in left_out):
                 h.functions = [fn for fn in [function_from_hunk_text(h)] if fn]
         touched |= {(h.path, fn) for h in d.hunks() for fn in h.functions}
-    shared: dict = {}
+    shared: dict = {"simulate": simulate}
     contexts = [Context(series=series, patch=p, diff=d, diffs=diffs,
                         base=base_view, patched=patched_view,
                         before_patch=b, after_patch=a, touched=touched, shared=shared)
@@ -252,7 +252,8 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
     if simulate:
         from reviewbot.simlink import attach_simulation
         with progress.step("simulating the fault path"):
-            skipped.extend(attach_simulation(findings, patched_view))
+            skipped.extend(attach_simulation(findings, patched_view,
+                                             contexts[0] if contexts else None))
     else:
         skipped.append(Skipped("simulation", "--no-simulate given"))
     view = patched_view or base_view

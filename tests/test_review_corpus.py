@@ -167,7 +167,9 @@ def test_simulator_verdicts_back_the_findings():
     mk = [f for f in rep["findings"] if f["function"] == "do_page_mkwrite"][0]
     assert mk["simulation"]["verdict"] == "violated"
     assert mk["simulation"]["invariant"].startswith("I3")
-    assert mk["simulation"]["trace"], "a counterexample comes with its trace"
+    sim = [f for f in rep["findings"] if f["rule"] == "fault-sim"]
+    assert len(sim) == 1 and sim[0]["simulation"]["trace"], "the violation is one finding, with its trace"
+    assert "trace" not in mk["simulation"] and mk["simulation"]["see"]["identity"] == sim[0]["identity"]
     assert mk["simulation"]["with_fix"]["verdict"] == "holds"
     _rc, rep = review_json("--bundled", "cow-missing-unlock")
     change = [f for f in rep["findings"] if f["key"] == "VM_FAULT_LOCKED:change"][0]

@@ -1,22 +1,10 @@
 """The simulator on the real fault path of Debian linux-source-6.1 (mm/memory.c)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from reviewbot.sim import simulate
+from sim_fixtures import reader
 
 FAULT_PATH = ("do_read_fault", "do_cow_fault", "__do_fault", "finish_fault")
-
-
-def _reader(root: Path, overrides=None):
-    overrides = overrides or {}
-
-    def read_file(path):
-        if path in overrides:
-            return overrides[path]
-        p = root / path
-        return p.read_bytes() if p.is_file() else None
-    return read_file
 
 
 def _delete_line_in(text: str, func: str, needle: str) -> tuple[str, int]:
@@ -29,7 +17,7 @@ def _delete_line_in(text: str, func: str, needle: str) -> tuple[str, int]:
 
 
 def test_unmodified_61_fault_path_holds(kernel_tree):
-    res = simulate(_reader(kernel_tree))
+    res = simulate(reader(kernel_tree), "model-pagecache-cow-read-truncate")
     print(res.render_text())
     assert res.verdict == "holds", res.reason or res.message
     assert res.states > 100
@@ -43,7 +31,7 @@ def test_unmodified_61_fault_path_holds(kernel_tree):
 def test_61_deleted_unlock_page_gives_counterexample(kernel_tree):
     text = (kernel_tree / "mm/memory.c").read_text()
     edited, line = _delete_line_in(text, "do_read_fault", "unlock_page(vmf->page);")
-    res = simulate(_reader(kernel_tree, {"mm/memory.c": edited.encode()}))
+    res = simulate(reader(kernel_tree, {"mm/memory.c": edited.encode()}), "model-pagecache-cow-read-truncate")
     print(res.render_text())
     assert res.verdict == "violated"
     assert res.invariant.startswith(("I1", "I7"))
@@ -54,7 +42,7 @@ def test_61_deleted_unlock_page_gives_counterexample(kernel_tree):
 def test_61_deleted_pte_unmap_unlock_gives_counterexample(kernel_tree):
     text = (kernel_tree / "mm/memory.c").read_text()
     edited, line = _delete_line_in(text, "finish_fault", "pte_unmap_unlock(vmf->pte, vmf->ptl);")
-    res = simulate(_reader(kernel_tree, {"mm/memory.c": edited.encode()}))
+    res = simulate(reader(kernel_tree, {"mm/memory.c": edited.encode()}), "model-pagecache-cow-read-truncate")
     print(res.render_text())
     assert res.verdict == "violated"
     assert "ptl" in res.message

@@ -35,7 +35,7 @@ def test_base_tree_holds_with_its_own_xip_handler(trees):
     res = simulate(reader(trees["base"]))
     _show(res)
     assert res.verdict == "holds"
-    assert res.handler == "xip_file_fault"
+    assert res.handler["function"] == "xip_file_fault" and res.handler_source == "tree"
     assert res.states > 100 and res.invariant is None
 
 
@@ -62,7 +62,7 @@ def test_cow_series_as_merged_holds_with_tree_handler(trees):
     res = simulate(reader(trees["cow"]))
     _show(res)
     assert res.verdict == "holds"
-    assert res.handler == "xip_file_fault"
+    assert res.handler["function"] == "xip_file_fault" and res.handler_source == "tree"
     assert res.bounds["threads"] == 3
     # the handler's own COW branch (LOCKED with no page, i_mmap held) was explored
     text = (trees["cow"] / "mm/filemap_xip.c").read_text().splitlines()

@@ -77,7 +77,9 @@ def sim_line(sim: dict) -> str:
     if v == "holds":
         return f"holds: {sim.get('states')} states explored, no violation"
     if v == "violated":
-        return f"violated: {one_line(sim.get('invariant'))} ({sim.get('states')} states)"
+        see = sim.get("see")
+        ref = f"; see the {see['rule']} finding at {see['file']}:{see['line']}" if see else ""
+        return f"violated: {one_line(sim.get('invariant'))} ({sim.get('states')} states{ref})"
     return f"{v}: {one_line(sim.get('reason', ''))}".rstrip(": ")
 
 

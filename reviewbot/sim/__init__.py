@@ -10,6 +10,8 @@ DEFAULT_BOUNDS = {"preemptions": 2, "max_states": 200000, "max_seconds": 60.0, "
                   "exhaustive": True}
 
 
-def simulate(read_file, scenario=None, bounds=None) -> SimResult:
+def simulate(read_file, scenario=None, bounds=None, changed=None, judge_coverage=True, program=None) -> SimResult:
+    """Run one scenario (default: the one that fits the tree).  changed: {path: lines} a patch
+    added or changed in this tree; a run that leaves one of them unreached is "incomplete"."""
     from .run import simulate as _sim
-    return _sim(read_file, scenario, bounds)
+    return _sim(read_file, scenario, bounds, changed, judge_coverage, program)

@@ -50,6 +50,8 @@ class TreeIndex:
         self.read_file = read_file
         self.funcs: dict[str, FuncSrc] = {}
         self.macros: dict[str, tuple[str, str, int]] = {}
+        # vm_operations_struct initialisers: name -> (path, line, {member: function})
+        self.vm_ops: dict[str, tuple[str, int, dict[str, str]]] = {}
         self.present: list[str] = []
         for p in paths:
             self.add_file(p)
@@ -80,11 +82,41 @@ class TreeIndex:
             for c in node.children:
                 self._collect(c, path, src, prefer)
         elif node.type in ("declaration", "type_definition", "enum_specifier"):
-            for en in _walk(node, "enumerator"):
-                nm = en.child_by_field_name("name")
-                val = en.child_by_field_name("value")
-                if nm is not None and val is not None:
-                    self.macros.setdefault(nm.text.decode(), (val.text.decode(), path, en.start_point[0] + 1))
+            if node.type == "declaration":
+                self._collect_ops(node, path)
+            for enum in _walk(node, "enumerator_list"):
+                # an enumerator without a value is one more than the one before it
+                prev = None
+                for en in enum.named_children:
+                    if en.type != "enumerator":
+                        continue
+                    nm = en.child_by_field_name("name")
+                    val = en.child_by_field_name("value")
+                    text = val.text.decode() if val is not None else (
+                        "0" if prev is None else "(%s) + 1" % prev)
+                    if nm is not None:
+                        self.macros.setdefault(nm.text.decode(), (text, path, en.start_point[0] + 1))
+                        prev = nm.text.decode()
+
+
+    def _collect_ops(self, node, path):
+        ty = node.child_by_field_name("type")
+        if ty is None or ty.type != "struct_specifier" or ty.child_by_field_name("name") is None or \
+                ty.child_by_field_name("name").text != b"vm_operations_struct":
+            return
+        for d in node.children_by_field_name("declarator"):
+            val = d.child_by_field_name("value") if d.type == "init_declarator" else None
+            if val is None or val.type != "initializer_list":
+                continue
+            members = {}
+            for item in val.named_children:
+                des = item.child_by_field_name("designator") if item.type == "initializer_pair" else None
+                v = item.child_by_field_name("value") if des is not None else None
+                if des is not None and des.type == "field_designator" and v is not None and v.type == "identifier":
+                    members[des.named_children[0].text.decode()] = v.text.decode()
+            name = _declarator_name(d.child_by_field_name("declarator"))
+            if name and name not in self.vm_ops:
+                self.vm_ops[name] = (path, d.start_point[0] + 1, members)
 
 
 def _walk(node, typ):
@@ -126,6 +158,7 @@ class Lowerer:
         self.slot_names: list[str] = []
         self.loops: list = []  # (break_fixups, continue_target or fixups)
         self.error = None
+        self.spans: list = []  # (first, last) source lines of each statement or condition
 
     # -- helpers
     def line(self, node):
@@ -199,11 +232,25 @@ class Lowerer:
             except Unsupported as e:
                 self.error = "%s in %s (%s)" % (e, self.f.name, self.f.path)
         return ir.Func(self.f.name, self.f.path, self.f.line, params, self.slot_names,
-                       tuple(self.code), self.error)
+                       tuple(self.code), self.error, node.end_point[0] + 1, tuple(sorted(set(self.spans))))
 
     # -- statements
+    def span(self, first, last_node):
+        self.spans.append((self.line(first), last_node.end_point[0] + 1))
+
     def stmt(self, n):
         t = n.type
+        if t in ("expression_statement", "declaration", "return_statement", "goto_statement",
+                 "break_statement", "continue_statement"):
+            self.span(n, n)
+        elif t in ("if_statement", "while_statement", "switch_statement") and \
+                n.child_by_field_name("condition") is not None:
+            self.span(n, n.child_by_field_name("condition"))
+        elif t == "for_statement":
+            body = n.child_by_field_name("body")
+            self.spans.append((self.line(n), body.start_point[0] + 1 if body is not None else self.line(n)))
+        elif t == "do_statement":
+            self.span(n.child_by_field_name("condition"), n.child_by_field_name("condition"))
         if t == "compound_statement":
             self.scopes.append({})
             for c in n.named_children:

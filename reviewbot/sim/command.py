@@ -17,6 +17,9 @@ def add_arguments(parser):
                         help="scenario to run (default: the one that fits the tree): "
                              + ", ".join(scenarios.scenario_names()))
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--diff", metavar="PATCH",
+                        help="the patch the tree carries (unified diff, already applied): report which "
+                             "of its changed fault-path lines ran; 'holds' needs all of them")
     parser.add_argument("--replay", metavar="TRACE_JSON_FILE",
                         help="re-run a trace (the JSON of a previous run) step by step")
 
@@ -54,13 +57,29 @@ def run(args) -> int:
             return replay(read_file, data, args.scenario, args.format, sys.stdout)
         except ReplayError as e:
             return _err(args.replay, str(e))
-    res = simulate(read_file, args.scenario)
+    changed = None
+    if args.diff:
+        from .coverage import changed_from_diff
+        try:
+            changed = changed_from_diff(Path(args.diff).read_text(errors="replace"))
+        except OSError as e:
+            return _err(args.diff, e.strerror or "cannot read")
+        except Exception as e:
+            return _err(args.diff, "not a unified diff (%s)" % " ".join(str(e).split()))
+    if changed is not None and not args.scenario:
+        # the patch drives the run: every scenario that reaches a statement it changes
+        from .series import run_series
+        res = run_series(read_file, changed)
+    else:
+        res = simulate(read_file, args.scenario, changed=changed)
     if args.format == "json":
         json.dump(res.to_dict(), sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(res.render_text())
-    if res.verdict == "incomplete":
-        print("reviewbot: %s: simulation incomplete: %s" % (args.tree, res.reason), file=sys.stderr)
+        # wall time is not in the JSON, which is byte-identical run to run
+        sys.stdout.write("run: %s states in %.2f s\n" % (format(res.states, ","), res.seconds))
+    if res.verdict in ("incomplete", "not simulated"):
+        print("reviewbot: %s: simulation %s: %s" % (args.tree, res.verdict, res.reason), file=sys.stderr)
         return 2
     return 0 if res.verdict == "holds" else 1

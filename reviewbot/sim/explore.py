@@ -32,6 +32,7 @@ class Engine:
         self.prog, self.names = prog, names
         self.cfg = prog.cfg
         self.covered = set()
+        self.lines = set()
         self.not_modelled = set()
         self.steps = 0
 
@@ -48,7 +49,7 @@ class Engine:
             th.name, th.frames, th.held, th.done, th.phase, th.ret = name, [Frame(fn, 0, locals_, None, 0, None)], [], False, 0, 0
             ctx = Ctx(self.prog, w, th, tid, ())
             run(ctx, first_visible_done=True)
-            self.not_modelled |= ctx.not_modelled
+            self._absorb(ctx)
             threads.append(th.freeze())
         return (world.freeze(w), tuple(threads))
 
@@ -116,6 +117,7 @@ class Engine:
 
     def _absorb(self, ctx):
         self.covered |= ctx.covered
+        self.lines |= ctx.lines
         self.not_modelled |= ctx.not_modelled
 
     def deadlocked(self, state):

@@ -64,6 +64,7 @@ class Ctx:
         self.cur_line = 0
         self.not_modelled = set()
         self.covered = set()
+        self.lines = set()    # (path, line) of every instruction that ran
 
     # -- helpers for primitives
     def choose(self, n, label):
@@ -299,6 +300,8 @@ def run(ctx, first_visible_done=False):
         ins = f.fn.code[f.pc]
         op = ins[0]
         ctx.cur_line = ins[1]
+        if op != ir.CALL:
+            ctx.lines.add((f.fn.path, ins[1]))
         if op == ir.EVAL:
             eval_expr(ctx, ins[2])
             f.pc += 1
@@ -328,6 +331,7 @@ def run(ctx, first_visible_done=False):
                 if visible_done and not prog.in_atomic(ctx):
                     break
                 visible_done = True
+            ctx.lines.add((f.fn.path, ins[1]))
             if kind == "func":
                 callee, tag = target
                 args = [eval_expr(ctx, a) for a in ins[4]]
@@ -381,6 +385,8 @@ def _push(ctx, fn, args, dest, tag):
         raise Incomplete("call depth bound at %s" % fn.name)
     if tag is not None and len(fn.params) == 1 and len(args) == 2:
         args = args[1:]        # a one-argument (vmf) model handler called the v4.0 way
+    if tag is None and th.held:
+        tag = ("", tuple(th.held))     # not a handler: the locks held on entry, for leak reports
     locals_ = [UNINIT] * fn.nslots
     for i, a in enumerate(args[:len(fn.params)]):
         locals_[i] = a

@@ -23,6 +23,16 @@ class Func:
     slot_names: list
     code: tuple
     error: str | None = None
+    last_line: int = 0
+    spans: tuple = ()      # (first, last) lines of each statement: what "a line ran" means
+
+    def span_of(self, line):
+        """The innermost statement span holding a source line, or None (braces, comments)."""
+        best = None
+        for a, b in self.spans:
+            if a <= line <= b and (best is None or b - a < best[1] - best[0]):
+                best = (a, b)
+        return best
 
     @property
     def nslots(self):

@@ -206,7 +206,7 @@ def _trylock_page(ctx, a):
 @prim("lock_page_or_retry")
 def _lock_page_or_retry(ctx, a):
     pid = page_arg(ctx, a[0], "lock_page_or_retry")
-    if W.lock_state(ctx.w, "page#%d" % pid) is not None:
+    if W.lock_state(ctx.w, "page#%d" % pid) is not None or may_fail(ctx, "gives up the wait"):
         ctx.touch("r", ("lock", "page#%d" % pid))
         ctx.event("lock_page_or_retry(page#%d): contended, RETRY" % pid)
         return 0
@@ -531,9 +531,19 @@ def _anon_vma_prepare(ctx, a):
     return 0
 
 
+def may_fail(ctx, what):
+    """In a failure-paths run, a leaf that can fail does so in one branch."""
+    if ctx.prog.cfg.get("failures") and ctx.choose(2, what) == 0:
+        ctx.event("%s fails (%s)" % (ctx.prim_name, what))
+        return True
+    return False
+
+
 @prim("mem_cgroup_try_charge")
 def _mc_try(ctx, a):
     pid = page_arg(ctx, a[0], "mem_cgroup_try_charge")
+    if may_fail(ctx, "memcg charge"):
+        return -ENOMEM
     set_mem(ctx, pid, charged=1)
     if len(a) > 3 and is_ptr(a[3]):
         write_place(ctx, (a[3][1], a[3][2]), obj("memcg", None))
@@ -664,6 +674,8 @@ def get_block(ctx, pgoff, create, fname):
 @prim("get_xip_mem")
 def _get_xip_mem(ctx, a):
     pgoff, create = a[1], a[2]
+    if may_fail(ctx, "block mapping"):
+        return -5
     b = get_block(ctx, pgoff, bool(create), "get_xip_mem")
     if b < 0:
         return -ENODATA
@@ -774,6 +786,10 @@ def _mapping_end_index(ctx, a):
 @prim("truncate_inode_pages", "truncate_inode_pages_range", prefer_tree=True)
 def _truncate_inode_pages(ctx, a):
     first = ((a[1] + PS - 1) >> PAGE_SHIFT) if type(a[1]) is int else 0
+    for p in range(first, ctx.prog.cfg["npg"]):
+        # a DAX entry is deleted only once its lock is free (dax_delete_mapping_entry waits)
+        if W.lock_state(ctx.w, "dax-entry#%d" % p) not in (None, ctx.tid):
+            raise Blocked()
     for p in range(first, ctx.prog.cfg["npg"]):
         pid = ctx.w["pcache"][p]
         if pid >= 0:
@@ -1102,4 +1118,252 @@ def _sim_wp_modelled(ctx, a, line):
     if ctx.prog.cfg.get("tree_helpers"):
         return 1
     ctx.not_modelled.add("sim_fault:do_wp_page")
+    return 0
+
+
+# ---------------------------------------------------------------- block mapping leaves (DAX, XIP)
+
+@prim("find_or_create_page", "grab_cache_page")
+def _find_or_create_page(ctx, a):
+    """A locked, referenced page-cache page at pgoff; a new one (zeroed: a hole page) if none."""
+    p = a[1]
+    ctx.touch("w", "pcache")
+    pid = ctx.w["pcache"][p]
+    if pid >= 0:
+        if W.lock_state(ctx.w, "page#%d" % pid) is not None:
+            raise Blocked()
+        set_mem(ctx, pid, ref=mem(ctx, pid)[1] + 1)
+    else:
+        pid = len(ctx.w["mem"])
+        ctx.w["mem"] = ctx.w["mem"] + (("file", 2, p, "ZERO", 1, 0),)
+        W.set_item(ctx.w, "pcache", p, pid)
+    mutex_acquire(ctx, "page#%d" % pid, ctx.prim_name)
+    ctx.event("%s(pgoff %d) -> page#%d (locked)" % (ctx.prim_name, p, pid))
+    return obj("page", pid)
+
+
+@prim("ext2_get_block", "ext4_get_block", "xfs_get_blocks")
+def _get_block_bh(ctx, a):
+    """get_block(inode, iblock, bh, create): fill the buffer_head from the model's block map;
+    a hole leaves it unmapped unless create allocates a block."""
+    iblock, bh, create = a[1], a[2], a[3]
+    if may_fail(ctx, "block mapping"):
+        return -5
+    if type(iblock) is not int:
+        ctx.not_modelled.add("%s with a non-constant block" % ctx.prim_name)
+        return -5
+    had = ctx.w["fmap"][iblock] if 0 <= iblock < ctx.prog.cfg["npg"] else -1
+    b = get_block(ctx, iblock, bool(create) if type(create) is int else True, ctx.prim_name)
+    state = 0
+    if b >= 0:
+        state |= 1 << (ctx.prog.const("BH_Mapped") or 4)
+        if had < 0:
+            state |= 1 << (ctx.prog.const("BH_New") or 5)
+    if is_ptr(bh):
+        pl = (bh[1], bh[2])
+        for fld, v in (("b_state", state), ("b_blocknr", b if b >= 0 else 0)):
+            write_place(ctx, (pl[0], pl[1] + (fld,)), v)
+    return 0
+
+
+@prim("bdev_direct_access")
+def _bdev_direct_access(ctx, a):
+    """bdev_direct_access(bh, &kaddr, &pfn): the kernel address and pfn of the block bh maps."""
+    bh = a[0]
+    rec_v = read_place(ctx, (bh[1], bh[2])) if is_ptr(bh) else UNKNOWN
+    b = rec_get(rec_v, "b_blocknr") if is_rec(rec_v) else UNKNOWN
+    if type(b) is not int:
+        ctx.not_modelled.add("bdev_direct_access on an unknown buffer_head")
+        return -5
+    if may_fail(ctx, "direct access"):
+        return -5
+    ctx.touch("r", "blk")
+    if is_ptr(a[1]):
+        write_place(ctx, (a[1][1], a[1][2]), obj("kmem", b))
+    if is_ptr(a[2]):
+        write_place(ctx, (a[2][1], a[2][2]), obj("pfn", b))
+    ctx.event("bdev_direct_access(B%d)%s" % (b, "" if ctx.w["blk"][b][0] else " (a freed block)"))
+    return PS
+
+
+@prim("memset", visible=False)
+def _memset(ctx, a):
+    if is_ptr(a[0]) and a[1] == 0:
+        from .values import rec
+        write_place(ctx, (a[0][1], a[0][2]), rec(True, {}))
+    return a[0]
+
+
+noop("clear_page")
+
+
+# ---------------------------------------------------------------- iomap DAX (v4.10+) leaves
+# The tree's fs/dax.c runs as C down to these: the xarray entry lock, iomap_begin (the block
+# map, with holes and allocation), dax_direct_access, and the pfn inserts.
+
+def _entry_lock(ctx):
+    # one entry per pgoff; the faulting thread's pgoff (sim_fault's second argument)
+    p = ctx.th.frames[0].locals[1] if type(ctx.th.frames[0].locals[1]) is int else 0
+    return "dax-entry#%d" % p
+
+
+@prim("grab_mapping_entry")
+def _grab_mapping_entry(ctx, a):
+    """Look the DAX entry up and lock it, waiting while another thread holds it."""
+    name = _entry_lock(ctx)
+    mutex_acquire(ctx, name, "grab_mapping_entry")
+    ctx.event("grab_mapping_entry() -> %s locked" % name)
+    return obj("entry", name)
+
+
+@prim("dax_unlock_entry")
+def _dax_unlock_entry(ctx, a):
+    name = a[1][2] if is_obj(a[1], "entry") else _entry_lock(ctx)
+    mutex_release(ctx, name, "dax_unlock_entry")
+    ctx.event("dax_unlock_entry() -> %s unlocked" % name)
+    return 0
+
+
+@prim("dax_insert_entry", visible=False)
+def _dax_insert_entry(ctx, a):
+    return a[3]
+
+
+@inline("xa_is_internal", "xa_is_err", "pmd_trans_huge", "pmd_devmap", "ext2_inode_is_fast_symlink", "IS_APPEND",
+        "IS_IMMUTABLE", "inode_needs_sync", "S_ISLNK", "S_ISDIR")
+def _false_61(ctx, a, line):
+    return 0
+
+
+@inline("xa_to_internal", "pfn_to_pfn_t", "PHYS_PFN_inline")
+def _identity_61(ctx, a, line):
+    return a[0] if a else 0
+
+
+@inline("PHYS_PFN")
+def _phys_pfn(ctx, a, line):
+    return a[0] >> PAGE_SHIFT if type(a[0]) is int else a[0]
+
+
+@inline("my_zero_pfn")
+def _my_zero_pfn(ctx, a, line):
+    return obj("zero_pfn", 0)
+
+
+@inline("iomap_length")
+def _iomap_length(ctx, a, line):
+    return PS
+
+
+@prim("iomap_iter")
+def _iomap_iter(ctx, a):
+    """iomap_iter(&iter, ops): the first call maps the one page (->iomap_begin: the model's block
+    map, allocating with IOMAP_WRITE); the next one ends the walk, or returns the error the body
+    recorded in iter.processed."""
+    ip = a[0]
+    pl = (ip[1], ip[2])
+    it = read_place(ctx, pl)
+    iomap = rec_get(it, "iomap")
+    length = rec_get(iomap, "length") if is_rec(iomap) else 0
+    if type(length) is int and length:
+        done = rec_get(it, "processed")
+        return done if type(done) is int and done < 0 else 0
+    pos, flags = rec_get(it, "pos"), rec_get(it, "flags")
+    p = pos >> PAGE_SHIFT if type(pos) is int else 0
+    write = type(flags) is int and bool(flags & (ctx.prog.const("IOMAP_WRITE") or 1))
+    if may_fail(ctx, "iomap_begin"):
+        return -5
+    had = ctx.w["fmap"][p] if 0 <= p < ctx.prog.cfg["npg"] else -1
+    b = get_block(ctx, p, write, "iomap_begin")
+    from .values import rec
+    c = ctx.prog.const
+    fields = {"offset": p << PAGE_SHIFT, "length": PS, "flags": 0,
+              "type": c("IOMAP_MAPPED") if b >= 0 else c("IOMAP_HOLE"),
+              "addr": (b << PAGE_SHIFT) if b >= 0 else c("IOMAP_NULL_ADDR")}
+    if b >= 0 and had < 0:
+        fields["flags"] = c("IOMAP_F_NEW") or 1
+    write_place(ctx, (pl[0], pl[1] + ("iomap",)), rec(True, fields))
+    write_place(ctx, (pl[0], pl[1] + ("srcmap",)), rec(True, {"type": c("IOMAP_HOLE") or 0}))
+    write_place(ctx, (pl[0], pl[1] + ("processed",)), 0)
+    return 1
+
+
+def _block_of(ctx, addr_bytes):
+    if type(addr_bytes) is not int or addr_bytes < 0 or (addr_bytes >> PAGE_SHIFT) >= len(ctx.w["blk"]):
+        return None
+    return addr_bytes >> PAGE_SHIFT
+
+
+def _direct_access(ctx, b, kaddr_p, pfn_p, what):
+    """The kernel address and pfn of block b into *kaddr_p and *pfn_p; None on success, or the
+    error (an unknown block, or the failure branch of a failure-paths run)."""
+    if b is None:
+        ctx.not_modelled.add("%s without a mapped block" % what)
+        return -5
+    if may_fail(ctx, "direct access"):
+        return -5
+    ctx.touch("r", "blk")
+    for ptr_v, v in ((kaddr_p, obj("kmem", b)), (pfn_p, obj("pfn", b))):
+        if is_ptr(ptr_v):
+            write_place(ctx, (ptr_v[1], ptr_v[2]), v)
+    ctx.event("%s(B%d)%s" % (what, b, "" if ctx.w["blk"][b][0] else " (a freed block)"))
+    return None
+
+
+@prim("dax_iomap_direct_access")
+def _dax_iomap_direct_access(ctx, a):
+    """(iomap, pos, size, &kaddr, &pfn): the kernel address and pfn of the mapped block."""
+    b = _block_of(ctx, rec_get(a[0], "addr") if is_rec(a[0]) else read_place(ctx, (a[0][1], a[0][2] + ("addr",))))
+    err = _direct_access(ctx, b, a[3], a[4], "dax_iomap_direct_access")
+    return err if err is not None else 0
+
+
+@prim("dax_direct_access")
+def _dax_direct_access(ctx, a):
+    """(dax_dev, pgoff, nr, mode, &kaddr, &pfn): pgoff is the block."""
+    b = a[1] if type(a[1]) is int and 0 <= a[1] < len(ctx.w["blk"]) else None
+    err = _direct_access(ctx, b, a[4], a[5] if len(a) > 5 else 0, "dax_direct_access")
+    return err if err is not None else a[2]
+
+
+noop("dax_read_unlock", "trace_dax_pte_fault", "trace_dax_pte_fault_done", "trace_dax_load_hole",
+     "count_memcg_event_mm", "dax_truncate_page", "dax_zero_range", "sync_mapping_buffers",
+     "sync_inode_metadata")
+noop("dax_read_lock", "XA_STATE", ret=0)
+
+
+@prim("copy_user_page")
+def _copy_user_page(ctx, a):
+    return _copy_page(ctx, [a[0], a[1]])
+
+
+def _vmf_insert(ctx, a, write):
+    vma, addr, pfn = a[0], a[1], a[2]
+    if is_obj(pfn, "zero_pfn"):
+        v = pte("zero", 0, False)
+    elif is_obj(pfn, "pfn"):
+        v = pte("pfn", pfn[2], write or False)
+    else:
+        ctx.violate(I3, "%s() with pfn %s at %s" % (ctx.prim_name, "UNINIT" if pfn == UNINIT else pfn, where(ctx)))
+    r = _insert(ctx, vma, addr, v, ctx.prim_name)
+    if r == 0 and v[1] == "zero":
+        set_mem(ctx, 0, ref=mem(ctx, 0)[1] + 1)
+    return ctx.prog.const("VM_FAULT_NOPAGE")
+
+
+@prim("vmf_insert_mixed")
+def _vmf_insert_mixed(ctx, a):
+    return _vmf_insert(ctx, a, False)
+
+
+@prim("vmf_insert_mixed_mkwrite")
+def _vmf_insert_mixed_mkwrite(ctx, a):
+    return _vmf_insert(ctx, a, True)
+
+
+@prim("__ext2_truncate_blocks")
+def _ext2_truncate_blocks(ctx, a):
+    first = ((a[1] + PS - 1) >> PAGE_SHIFT) if type(a[1]) is int else 0
+    freed = free_blocks(ctx, first)
+    ctx.event("__ext2_truncate_blocks(from pgoff %d): %s" % (first, ", ".join(freed) or "none"))
     return 0

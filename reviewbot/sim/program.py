@@ -10,8 +10,8 @@ from .values import UNINIT, UNKNOWN, is_obj, is_rec, obj, rec_get
 
 TREE_FILES = (
     "mm/memory.c", "mm/filemap_xip.c", "mm/truncate.c", "mm/filemap.c", "fs/ext2/inode.c",
-    "fs/ext2/ext2.h", "include/linux/fs.h", "include/linux/mm.h", "include/linux/mm_types.h",
-    "include/linux/types.h", "include/linux/pagemap.h", "include/linux/rwsem.h",
+    "fs/ext2/ext2.h", "fs/ext2/file.c", "fs/dax.c", "include/linux/fs.h", "include/linux/mm.h", "include/linux/mm_types.h",
+    "include/linux/types.h", "include/linux/pagemap.h", "include/linux/rwsem.h", "include/linux/iomap.h",
 )
 MODEL_DIR = Path(__file__).with_name("model")
 
@@ -92,6 +92,7 @@ class Model:
             table = {"f_mapping": obj("mapping", None), "f_inode": obj("inode", None), "f_mode": 3}
         elif kind == "mapping":
             table = {"host": obj("inode", None), "i_mmap": obj("root", None), "i_mmap_rwsem": obj("lock", "i_mmap"),
+                     "invalidate_lock": obj("lock", "invalidate_lock"), "i_pages": obj("xarray", None),
                      "a_ops": obj("aops", None), "nrpages": sum(1 for x in ctx.w["pcache"] if x >= 0)}
         elif kind == "inode":
             if f == "i_size":
@@ -100,6 +101,10 @@ class Model:
             table = {"i_blkbits": prims.PAGE_SHIFT, "i_sb": obj("sb", None), "i_mapping": obj("mapping", None),
                      "i_mutex": obj("lock", "i_mutex"), "truncate_mutex": obj("lock", "truncate_mutex"),
                      "i_nblocks": cfg["npg"], "vfs_inode": o, "i_mode": 0o100644, "i_flags": 0}
+        elif kind == "global" and ident == "xas":
+            # XA_STATE(xas, ...) of the DAX fault: the index is the faulting pgoff
+            p = ctx.th.frames[0].locals[1] if ctx.th.frames else 0
+            table = {"xa_index": p if type(p) is int else 0}
         elif kind == "root":
             table = {"rb_root": o}
         elif kind == "sb":
@@ -108,9 +113,9 @@ class Model:
             table = {"get_xip_mem": obj("fn", "get_xip_mem")}
         elif kind == "ops":
             h = cfg["handler"]
-            table = {"fault": obj("fn", h["fault"]), "page_mkwrite": obj("fn", h["page_mkwrite"]) if h.get(
-                "page_mkwrite") else 0, "map_pages": 0, "pfn_mkwrite": 0, "huge_fault": 0, "open": 0,
-                "close": 0}
+            table = {"fault": obj("fn", h["fault"]), "map_pages": 0, "huge_fault": 0, "open": 0, "close": 0}
+            for m in ("page_mkwrite", "pfn_mkwrite"):
+                table[m] = obj("fn", h[m]) if h.get(m) else 0
         elif kind == "mm":
             table = {"mmap_sem": obj("lock", "mmap_sem"), "page_table_lock": obj("lock", "ptl")}
         elif kind == "page":
@@ -168,6 +173,15 @@ class Program:
     def is_tree_func(self, name):
         return name in self.tree.funcs
 
+    def releases(self, fname, lock):
+        """Does fname itself call the release of lock on some path?"""
+        names = _RELEASES.get(lock.split("#")[0], ("mutex_unlock", "spin_unlock"))
+        fn = self.func(fname)
+        return any(ins[0] == "call" and ins[3][0] == "name" and ins[3][1] in names for ins in fn.code)
+
+    def is_tree_path(self, path):
+        return path in self.tree.present
+
     def func(self, name):
         f = self._funcs.get(name)
         if f is None:
@@ -191,7 +205,7 @@ class Program:
             if not is_obj(v, "fn"):
                 return "unknown", ins[5]
             name = v[2]
-            if callee[0] == "field" and callee[2] in ("fault", "page_mkwrite"):
+            if callee[0] == "field" and callee[2] in ("fault", "page_mkwrite", "pfn_mkwrite"):
                 tag = (callee[2], tuple(ctx.th.held))
         p = prims.PRIMS.get(name)
         if p is not None and not (p.prefer_tree and self.cfg.get("tree_helpers") and name in self.tree.funcs
@@ -244,7 +258,7 @@ class Program:
             return v
         if self.has_func(name) or name in prims.PRIMS:
             return obj("fn", name)
-        if address:
+        if address or name == "xas":     # XA_STATE(xas, ...) declares it by name
             return obj("global", name)
         ctx.not_modelled.add("global %s" % name)
         return UNKNOWN
@@ -258,7 +272,7 @@ class Program:
     # ---- hooks
     def on_call(self, ctx, frame):
         ctx.covered.add((frame.fn.name, -1, None))
-        text = "call %s()" % frame.fn.name if frame.tag is None else "call ->%s = %s()" % (
+        text = "call %s()" % frame.fn.name if frame.tag is None or not frame.tag[0] else "call ->%s = %s()" % (
             frame.tag[0], frame.fn.name)
         if len(ctx.th.frames) > 1:
             caller = ctx.th.frames[-2]
@@ -267,7 +281,20 @@ class Program:
             ctx.event(text)
 
     def on_return(self, ctx, frame, v):
-        if frame.tag is None:
+        if frame.tag is None or not frame.tag[0]:
+            # a function of the tree returning with a lock it did not hold on entry (and whose
+            # job is not to take it): where a leak shows in the tree
+            th = ctx.th
+            entry = list(frame.tag[1]) if frame.tag else []
+            extra = list(th.held)
+            for h in entry:
+                if h in extra:
+                    extra.remove(h)
+            if extra and self.is_tree_func(frame.fn.name) and not frame.fn.name.startswith(
+                    _ACQUIRE_PREFIXES) and len(th.frames) > 1:
+                own = any(self.releases(frame.fn.name, n) for n, _m in extra)
+                ctx.event("%s() returns %s holding %s%s" % (frame.fn.name, _fault_bits(self, v), ", ".join(
+                    "%s(%s)" % h for h in extra), RELEASES_ELSEWHERE if own else ""))
             return
         before = list(frame.tag[1])
         now = list(ctx.th.held)
@@ -290,6 +317,16 @@ class Program:
                                        for n, m in ctx.th.held)))
         ctx.events.append((frame.fn.path, ctx.cur_line, frame.fn.name,
                            "thread %s done (%s)" % (ctx.th.name, _fault_bits(self, v))))
+
+
+RELEASES_ELSEWHERE = " (it releases that lock on another path)"
+_RELEASES = {"i_mmap": ("i_mmap_unlock_read", "i_mmap_unlock_write", "up_read", "up_write"),
+             "page": ("unlock_page",), "dax-entry": ("dax_unlock_entry", "put_unlocked_entry"),
+             "invalidate_lock": ("filemap_invalidate_unlock_shared", "filemap_invalidate_unlock", "up_read",
+                                 "up_write")}
+# tree helpers whose job is to return holding a lock (i_mmap_lock_read(), ...)
+_ACQUIRE_PREFIXES = ("i_mmap_lock", "filemap_invalidate_lock", "lock_", "mutex_lock", "spin_lock", "down_",
+                     "pte_offset_map_lock", "grab_", "find_lock", "trylock")
 
 
 class _BusyT:

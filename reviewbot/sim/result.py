@@ -21,8 +21,12 @@ class SimResult:
     threads: list = field(default_factory=list)
     message: str | None = None
     transitions: int = 0
-    handler: str | None = None
+    handler: dict | None = None          # {function, file, line} of the ->fault that ran
+    handler_source: str | None = None    # "tree" or "model"
     functions: list = field(default_factory=list)
+    coverage: dict | None = None         # changed fault-path lines reached / not reached
+    vm_ops: str | None = None
+    seconds: float = 0.0                 # wall time; not in to_dict, which is deterministic
 
     def to_dict(self):
         return {
@@ -35,7 +39,10 @@ class SimResult:
             "not_modelled": list(self.not_modelled),
             "trace": [dict(s) for s in self.trace],
             "scenario": self.scenario,
-            "handler": self.handler,
+            "handler": dict(self.handler) if self.handler else None,
+            "handler_source": self.handler_source,
+            "vm_ops": self.vm_ops,
+            "coverage": self.coverage,
             "functions": list(self.functions),
             "threads": list(self.threads),
             "unreached": list(self.unreached),
@@ -57,14 +64,24 @@ class SimResult:
             head = "holds: %s states explored, no violation (bounds: %s)" % (format(self.states, ","), self.bounds_text())
             lines = [head, "scenario: %s" % self.scenario]
         elif self.verdict == "incomplete":
-            lines = ["incomplete: %s" % self.reason, "scenario: %s" % self.scenario]
-            if self.trace:
+            lines = ["incomplete: %s" % self.reason, "scenario: %s; %s states explored" % (
+                self.scenario, format(self.states, ","))]
+            if self.trace and not (self.coverage and self.reason.startswith("changed code not reached")):
                 lines += ["", "steps up to the point where the simulation stopped:"] + self._steps()
         else:
             lines = ["violated: %s" % self.invariant, "  %s" % self.message,
                      "scenario: %s; %s states explored (bounds: %s)" % (self.scenario, format(self.states, ","),
                                                                        self.bounds_text()),
                      ""] + self._table() + ["", "full trace:"] + self._steps()
+        if self.handler:
+            lines.append("handler: %s() at %s:%s (%s%s)" % (
+                self.handler["function"], self.handler["file"], self.handler["line"], self.handler_source,
+                ", wired by " + self.vm_ops if self.vm_ops else ""))
+        if self.coverage is not None:
+            c = self.coverage
+            lines.append("changed fault-path lines: %d, reached %d" % (c["changed"], len(c["reached"])))
+            for m in c["not_reached"]:
+                lines.append("  not reached: %s:%d in %s()" % (m["file"], m["line"], m["function"]))
         if self.not_modelled:
             lines.append("not modelled (treated conservatively): " + ", ".join(self.not_modelled))
         if self.unreached and self.verdict == "holds":

@@ -2,7 +2,9 @@
 counterexample with bounded preemptions, then prove or refute exhaustively."""
 from __future__ import annotations
 
-from . import explore, interp, scenarios
+import time
+
+from . import coverage, explore, interp, scenarios
 from .program import Program
 from .result import SimResult
 
@@ -40,13 +42,29 @@ def prepare(read_file, scenario=None):
     return prog, name, specs
 
 
-def simulate(read_file, scenario=None, bounds=None):
+def simulate(read_file, scenario=None, bounds=None, changed=None, judge_coverage=True, program=None):
+    """One scenario on a tree.  changed ({path: set of lines of the tree read}) are the lines a
+    patch added or changed: the run reports which of them on the fault path ran, and with
+    judge_coverage a run that left one unreached is "incomplete", never "holds"."""
+    t0 = time.monotonic()
+    res = _simulate(read_file, scenario, bounds, changed, judge_coverage, program)
+    res.seconds = time.monotonic() - t0
+    return res
+
+
+def _simulate(read_file, scenario, bounds, changed, judge_coverage, program):
     from . import DEFAULT_BOUNDS
     b = dict(DEFAULT_BOUNDS)
     b.update(bounds or {})
     name = scenario
     try:
-        prog, name, specs = prepare(read_file, scenario)
+        if program is not None:
+            prog = program
+            name = scenario or scenarios.pick(prog)
+            cfg, specs = scenarios.build(name, prog)
+            prog.cfg = cfg
+        else:
+            prog, name, specs = prepare(read_file, scenario)
     except KeyError:
         return SimResult("incomplete", reason="unknown scenario %s (known: %s)" % (
             scenario, ", ".join(scenarios.scenario_names())), scenario=scenario)
@@ -57,12 +75,16 @@ def simulate(read_file, scenario=None, bounds=None):
     bdict = {"threads": len(specs), "preemptions": b["preemptions"], "max_states": b["max_states"],
              "max_seconds": b["max_seconds"], "max_depth": b["max_depth"], "loop_bound": interp.BACK_EDGE_BOUND,
              "pgoffs": prog.cfg["npg"], "reduction": "sleep sets + ample sets" if b["por"] else "none"}
-    res = SimResult("incomplete", scenario=name, threads=names, bounds=bdict, handler=prog.cfg["handler"]["fault"])
+    info = prog.cfg["handler_info"]
+    res = SimResult("incomplete", scenario=name, threads=names, bounds=bdict,
+                    handler={k: info[k] for k in ("function", "file", "line")}, handler_source=info["source"])
+    res.vm_ops = info.get("vm_ops")
+    roots = [s[1] for s in specs] + [h for h in prog.cfg["handler"].values() if h]
     try:
         s0 = engine.initial(specs)
     except (interp.Incomplete, interp.Violation) as e:
         res.reason = getattr(e, "msg", None) or str(e)
-        return _finish(res, engine, prog)
+        return _finish(res, engine, prog, roots, changed, judge_coverage)
     bounds_obj = explore.Bounds(b["max_states"], b["max_seconds"], b["max_depth"], b["preemptions"], b["por"])
     kind, detail, path, stats = "holds", None, None, {"states": 0, "transitions": 0}
     if b["preemptions"] is not None:
@@ -78,10 +100,15 @@ def simulate(read_file, scenario=None, bounds=None):
         res.verdict, res.reason = "incomplete", detail
     else:
         res.verdict = "holds"
-    return _finish(res, engine, prog)
+    return _finish(res, engine, prog, roots, changed, judge_coverage)
 
 
-def _finish(res, engine, prog):
+def _finish(res, engine, prog, roots, changed, judge_coverage):
+    if changed is not None:
+        res.coverage = coverage.measure(prog, roots, changed, engine.lines)
+        if judge_coverage and res.verdict == "holds" and res.coverage["not_reached"]:
+            res.verdict = "incomplete"
+            res.reason = "changed code not reached: " + coverage.describe_missing(res.coverage["not_reached"])
     res.not_modelled = sorted(engine.not_modelled)
     res.unreached = _unreached(prog, engine.covered)
     res.functions = sorted({c[0] for c in engine.covered if c[1] == -1 and prog.is_tree_func(c[0])})

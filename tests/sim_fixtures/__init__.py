@@ -38,10 +38,14 @@ def latest_patches(path: Path) -> bytes:
     return b"".join(b"From sim@test Thu Jan  1 00:00:00 2015\n" + m.as_bytes() + b"\n" for _, m in msgs)
 
 
-def reader(root: Path):
+def reader(root: Path, overrides: dict | None = None):
+    """A read_file for the simulator over a directory; overrides: {path: bytes} read instead."""
     root = Path(root)
+    overrides = overrides or {}
 
     def read_file(path):
+        if path in overrides:
+            return overrides[path]
         p = root / path
         return p.read_bytes() if p.is_file() else None
     return read_file

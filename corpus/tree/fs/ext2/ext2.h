@@ -20,7 +20,7 @@ static inline struct ext2_inode_info *EXT2_I(struct inode *inode)
 }
 
 extern int ext2_get_block(struct inode *inode, unsigned long iblock,
-			  int create);
+			  struct buffer_head *bh, int create);
 extern void ext2_free_data_block(struct inode *inode, unsigned long iblock);
 extern int mapping_is_xip(struct address_space *mapping);
 extern int xip_truncate_page(struct address_space *mapping, loff_t from);

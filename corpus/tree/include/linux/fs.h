@@ -88,6 +88,53 @@ static inline struct inode *file_inode(const struct file *f)
 	return f->f_inode;
 }
 
+/*
+ * Where a block of a file lives on the device, as get_block() reports
+ * it.  b_state holds the BH_* bits below.
+ */
+enum bh_state_bits {
+	BH_Uptodate,
+	BH_Dirty,
+	BH_Lock,
+	BH_Req,
+	BH_Mapped,	/* b_blocknr is a real block */
+	BH_New,		/* the block was allocated by this get_block() */
+	BH_Unwritten,	/* allocated, not yet written: reads as zeroes */
+};
+
+struct buffer_head {
+	unsigned long b_state;
+	unsigned long b_blocknr;
+	size_t b_size;
+};
+
+typedef int (get_block_t)(struct inode *inode, unsigned long iblock,
+			  struct buffer_head *bh, int create);
+
+static inline int buffer_mapped(const struct buffer_head *bh)
+{
+	return (bh->b_state >> BH_Mapped) & 1;
+}
+
+static inline int buffer_new(const struct buffer_head *bh)
+{
+	return (bh->b_state >> BH_New) & 1;
+}
+
+static inline int buffer_unwritten(const struct buffer_head *bh)
+{
+	return (bh->b_state >> BH_Unwritten) & 1;
+}
+
+/* The block can be read as it is: mapped, and not merely reserved. */
+static inline int buffer_written(const struct buffer_head *bh)
+{
+	return buffer_mapped(bh) && !buffer_unwritten(bh);
+}
+
+extern long bdev_direct_access(struct buffer_head *bh, void **kaddr,
+			       unsigned long *pfn);
+
 extern void file_update_time(struct file *file);
 extern void inode_dio_wait(struct inode *inode);
 extern void mark_inode_dirty(struct inode *inode);

@@ -184,6 +184,8 @@ extern void cow_user_page(struct page *dst, struct page *src,
 extern void *kmap_atomic(struct page *page);
 extern void kunmap_atomic(void *addr);
 extern void copy_page(void *to, void *from);
+extern void clear_page(void *addr);
+extern void clear_user_highpage(struct page *page, unsigned long vaddr);
 
 /* the fault path (mm/memory.c) */
 extern struct page *vm_normal_page(struct vm_area_struct *vma,

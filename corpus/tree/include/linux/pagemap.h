@@ -12,6 +12,9 @@ extern struct page *find_get_page(struct address_space *mapping,
 				  pgoff_t offset);
 extern struct page *find_lock_page(struct address_space *mapping,
 				   pgoff_t offset);
+extern struct page *find_or_create_page(struct address_space *mapping,
+					pgoff_t offset, gfp_t gfp_mask);
+extern void delete_from_page_cache(struct page *page);
 extern int page_cache_read(struct file *file, pgoff_t offset);
 extern void wait_for_stable_page(struct page *page);
 extern pgoff_t mapping_end_index(struct address_space *mapping);

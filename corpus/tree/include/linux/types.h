@@ -16,6 +16,7 @@ typedef unsigned long pgoff_t;
 typedef long long loff_t;
 typedef unsigned int gfp_t;
 typedef unsigned int fmode_t;
+typedef unsigned long size_t;
 
 /* errno values used by the fault path */
 #define EFAULT		14
@@ -23,7 +24,10 @@ typedef unsigned int fmode_t;
 #define EEXIST		17
 #define ENOMEM		12
 #define EINTR		4
+#define EIO		5
 #define ENODATA		61
 #define EHWPOISON	133
+
+extern void *memset(void *s, int c, size_t n);
 
 #endif /* _LINUX_TYPES_H */
