@@ -106,20 +106,22 @@ def unlock_json():
 
 
 def test_trace_is_terse_and_the_violation_line_is_whole(unlock_json):
-    f = next(f for f in unlock_json["findings"]
-             if (f.get("simulation") or {}).get("verdict") == "violated")
+    f = next(f for f in unlock_json["findings"] if f["rule"] == "fault-sim")
     steps = f["simulation"]["trace"]
     violation = steps[-1]["action"]
     assert violation.startswith("VIOLATION") and len(steps) > 20
     text = reviewbot("review", "--bundled", "cow-missing-init").stdout
-    block = text[text.index("    trace ("):text.index("with the suggested fix")]
+    assert text.count("    trace (") == 1, "the trace is printed once, on the fault-sim finding"
+    start = text.index("    trace (")
+    block = text[start:text.index("\n\n", start)]
     shown = [ln for ln in block.splitlines()[1:]
              if ln.strip() and not ln.strip().startswith("...")]
     assert len(shown) <= 12 < len(steps)
     assert shown[-1].endswith(violation), "the violation line is never cut"
     assert "more steps" not in text and "full trace:" not in text
     full = reviewbot("review", "--bundled", "cow-missing-init", "--trace", "full").stdout
-    fblock = full[full.index("    trace ("):full.index("with the suggested fix")]
+    fstart = full.index("    trace (")
+    fblock = full[fstart:full.index("\n\n", fstart)]
     assert len([ln for ln in fblock.splitlines() if ln.strip()]) == len(steps) + 1
     assert fblock.rstrip().endswith(violation)
     assert len(f["simulation"]["trace"]) == len(steps), "JSON keeps every step"
@@ -271,12 +273,15 @@ def test_sarif_is_valid_and_carries_traces_fixes_and_rule_help():
     assert rules["field-init"]["shortDescription"]["text"].startswith("A member added")
     mk = next(x for x in run["results"] if x["locations"][0].get("logicalLocations", [{}])[0]
               .get("name") == "do_page_mkwrite")
-    flow = mk["codeFlows"][0]["threadFlows"]
+    sim = next(x for x in run["results"] if x["ruleId"] == "fault-sim")
+    assert "codeFlows" not in mk, "the trace belongs to the fault-sim result alone"
+    flow = sim["codeFlows"][0]["threadFlows"]
     steps = sorted((loc for tf in flow for loc in tf["locations"]),
                    key=lambda loc: loc["executionOrder"])
     assert {tf["id"] for tf in flow} == {"FR", "FS"}
     assert steps[-1]["location"]["message"]["text"].startswith("VIOLATION")
-    assert steps[-1]["location"]["physicalLocation"]["region"]["startLine"] == 109
+    last = steps[-1]["location"]["physicalLocation"]
+    assert (last["artifactLocation"]["uri"], last["region"]["startLine"]) == ("fs/dax.c", 146)
     rep = mk["fixes"][0]["artifactChanges"][0]
     assert rep["artifactLocation"]["uri"] == "mm/memory.c"
     new = rep["replacements"][0]["insertedContent"]["text"].split("\n")
@@ -327,8 +332,8 @@ def test_one_severity_vocabulary_across_outputs(tmp_path):
 
 def test_a_site_list_is_printed_once_per_review_and_a_reply_says_things_once():
     text = reviewbot("review", "--bundled", "cow", "--no-simulate").stdout
-    assert text.count("    sites (13):\n") == 1
-    assert "    sites (13): as listed above for fault-contract at mm/memory.c:" in text
+    assert text.count("    sites (15):\n") == 1
+    assert "    sites (15): as listed above for fault-contract at mm/memory.c:" in text
     r = reviewbot("reply", "--bundled", "cow", "--no-simulate", "--from", "rb <bot@example.net>")
     assert r.returncode == 0, r.stderr
     mails = r.stdout.split("\nFrom: ")[1:]       # an mbox: one reply per patch
