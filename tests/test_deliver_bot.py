@@ -91,7 +91,8 @@ def test_bot_replies_once_in_thread_and_rerun_sends_nothing(tmp_path, public_inb
     assert bot.run_once()["sent"] == 0
     bot.close()
     bot = Bot(load_config(write_config(tmp_path, public_inbox, smtp_server, settle=0)))
-    assert bot.run_once() == {"messages": 0, "patches": 0, "skipped": 0, "reviewed": 0, "sent": 0}
+    assert bot.run_once() == {"messages": 0, "patches": 0, "skipped": 0, "reviewed": 0,
+                              "sent": 0, "failed": 0, "unsent": 0, "errors": 0}
     assert len(smtp_server.messages) == n
     bot.close()
 

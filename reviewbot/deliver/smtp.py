@@ -57,7 +57,22 @@ def from_git_config(cwd=None) -> SmtpConfig:
 
 
 class SendError(ReviewbotError):
-    pass
+    """Not sent; `permanent` when the server refused it (5xx) or an address is unusable, so
+    sending it again cannot help."""
+
+    def __init__(self, subject: str, problem: str, permanent: bool = False):
+        super().__init__(subject, problem)
+        self.permanent = permanent
+
+
+def check_addresses(mail_from: str, rcpts: list[str]) -> None:
+    """Every envelope address must be a plain RFC 5322 address not starting with '-': they
+    come from the world's mail and end up in a program's argv or an SMTP command."""
+    from reviewbot.render.reply import is_addr_spec
+    bad = [a for a in [mail_from, *rcpts] if not is_addr_spec(a)]
+    if bad or not rcpts:
+        raise SendError("recipients", f"not sent: not a usable address: {bad[0]!r}" if bad
+                        else "not sent: no recipient", permanent=True)
 
 
 def _port(cfg: SmtpConfig) -> int:
@@ -68,8 +83,10 @@ def _port(cfg: SmtpConfig) -> int:
 
 
 def send_once(raw: bytes, mail_from: str, rcpts: list[str], cfg: SmtpConfig) -> None:
+    check_addresses(mail_from, rcpts)
     if cfg.server.startswith("/"):           # git's convention: a sendmail-like program
-        p = subprocess.run([cfg.server, "-i", *rcpts], input=raw, capture_output=True,
+        # '--' ends the options: what follows is only ever read as an address
+        p = subprocess.run([cfg.server, "-i", "--", *rcpts], input=raw, capture_output=True,
                            timeout=cfg.timeout)
         if p.returncode != 0:
             raise smtplib.SMTPException(p.stderr.decode(errors="replace").strip())
@@ -95,14 +112,22 @@ def send(raw: bytes, mail_from: str, rcpts: list[str], cfg: SmtpConfig,
          sleep=time.sleep) -> None:
     """Deliver or raise SendError after the retries; a 5xx other than a refused connection
     is permanent and not retried."""
-    last = ""
+    last, permanent = "", False
+    check_addresses(mail_from, rcpts)
     for attempt in range(cfg.retries + 1):
         try:
             send_once(raw, mail_from, rcpts, cfg)
             return
         except smtplib.SMTPResponseException as e:
-            last = f"{e.smtp_code} {e.smtp_error!r}"
+            last = f"{e.smtp_code} {_text(e.smtp_error)}"
             if 500 <= e.smtp_code < 600:
+                permanent = True
+                break
+        except smtplib.SMTPRecipientsRefused as e:
+            codes = [c for c, _ in e.recipients.values()]
+            last = "; ".join(f"{a}: {c} {_text(m)}" for a, (c, m) in e.recipients.items())
+            if codes and all(500 <= c < 600 for c in codes):
+                permanent = True
                 break
         except (OSError, smtplib.SMTPException, subprocess.SubprocessError) as e:
             last = str(e) or e.__class__.__name__
@@ -111,4 +136,8 @@ def send(raw: bytes, mail_from: str, rcpts: list[str], cfg: SmtpConfig,
             log.warning("SMTP %s:%s failed (%s); retry in %.1fs", cfg.server, _port(cfg),
                         last, delay)
             sleep(delay)
-    raise SendError(f"SMTP {cfg.server}:{_port(cfg)}", f"not sent: {last}")
+    raise SendError(f"SMTP {cfg.server}:{_port(cfg)}", f"not sent: {last}", permanent)
+
+
+def _text(v) -> str:
+    return v.decode(errors="replace") if isinstance(v, bytes) else str(v)
