@@ -12,7 +12,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from support.mbox import mboxrd_bytes  # noqa: E402
-from test_render_reply import COVER, P1, P2, make_mail, sample_series, P2_BODY, cow_body  # noqa: E402
+from test_render_reply import (COVER, P1, P2, HEADERS, make_mail, sample_series,  # noqa: E402
+                               P2_BODY, cow_body)
 
 from reviewbot.deliver.bot import Bot
 from reviewbot.deliver.botconfig import load_config
@@ -49,7 +50,10 @@ def toml(v) -> str:
     return f'"{v}"'
 
 
-def series_mbox(headers_from=None, rev=11, ids=(COVER, P1, P2), patches=(1, 2)) -> bytes:
+def series_mbox(headers_from=None, rev=11, ids=(COVER, P1, P2), patches=(1, 2),
+                headers: str = HEADERS, body_extra: str = "") -> bytes:
+    """The sample series as an mbox; `headers` replaces the mails' From/To/Cc block and
+    `body_extra` is put at the top of each patch's changelog."""
     _, mails = sample_series()
     out = []
     for mid, m in zip(ids, [mails[COVER], mails[P1], mails[P2]]):
@@ -59,7 +63,7 @@ def series_mbox(headers_from=None, rev=11, ids=(COVER, P1, P2), patches=(1, 2)) 
         subj = str(m["Subject"]).replace("v11", f"v{rev}")
         body = m.get_payload()
         parent = ids[0] if idx else None
-        mm = make_mail(mid, subj, body, parent)
+        mm = make_mail(mid, subj, body_extra + body if idx else body, parent, headers)
         if headers_from:
             mm.replace_header("From", headers_from)
         out.append(mm)
