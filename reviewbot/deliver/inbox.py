@@ -84,9 +84,10 @@ class Inbox:
             pass
         gitdir = Path(repo.git_dir)
         try:
-            ref = repo.git.symbolic_ref("-q", "HEAD")
-        except git.GitCommandError:
-            ref = ""
+            head = (gitdir / "HEAD").read_text(errors="replace").strip()
+        except OSError:
+            head = ""
+        ref = head[5:].strip() if head.startswith("ref: ") else ""
         packed = gitdir / "packed-refs"
         exists = bool(ref) and ((gitdir / ref).exists() or (packed.exists() and any(
             l.endswith(" " + ref) for l in packed.read_text(errors="replace").splitlines())))
