@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import mailbox
 import os
+import urllib.error
+import urllib.parse
+import urllib.request
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -40,13 +42,33 @@ def inbox_from_url(value: str) -> str | None:
     return base + "/" if base.count("/") >= 3 else None
 
 
+def _maildir_messages(path: Path) -> list[bytes]:
+    """The raw messages of a maildir (cur/ and new/, whichever exist), in name order; an
+    unreadable one is an error naming it."""
+    files = []
+    for sub in ("cur", "new"):
+        d = path / sub
+        if d.is_dir():
+            try:
+                files += [f for f in d.iterdir() if not f.name.startswith(".")]
+            except OSError as exc:
+                raise ReviewbotError(str(d), f"cannot read: {exc.strerror}") from None
+    out = []
+    for f in sorted(files, key=lambda f: f.name.split(":")[0]):
+        try:
+            out.append(f.read_bytes())
+        except OSError as exc:
+            raise ReviewbotError(str(f), f"cannot read: {exc.strerror}") from None
+    return out
+
+
 def _read_local(path: Path) -> list[EmailMessage]:
     b4 = _b4()
     if path.is_dir():
         if not (path / "cur").is_dir() and not (path / "new").is_dir():
             raise ReviewbotError(str(path), "a directory that is not a maildir (no cur/ or new/)")
-        raw = b"".join(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n" + _mboxrd_quote(m.as_bytes())
-                       for _k, m in sorted(mailbox.Maildir(str(path), create=False).items()))
+        raw = b"".join(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n" + _mboxrd_quote(m)
+                       for m in _maildir_messages(path))
     else:
         try:
             raw = path.read_bytes()
@@ -112,8 +134,28 @@ def fetch_thread(target: str | None, mbox: str | None = None, inbox: str | None 
     except Exception as exc:   # b4/liblore raise many kinds; one line is what the user gets
         raise ReviewbotError(msgid, f"fetch from {where} failed: {exc}") from None
     if not msgs:
-        raise ReviewbotError(msgid, f"message not found at {where}")
+        url = where.replace("%s", urllib.parse.quote(msgid, safe="@.-~!$&'()*+,;=:_")) \
+            if "%s" in where else where
+        unreachable = _unreachable(url)
+        if unreachable:
+            raise ReviewbotError(url, f"could not be reached: {unreachable}")
+        raise ReviewbotError(msgid, f"message not found at {url}")
     return msgid, msgs
+
+
+def _unreachable(url: str) -> str:
+    """Why `url` cannot be reached at all ('' when a server answered, even with an error):
+    b4 says only 'not found' whatever happened."""
+    if not url.startswith(("http://", "https://")):
+        return ""
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=15).close()
+    except urllib.error.HTTPError:
+        return ""
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return str(getattr(reason, "strerror", None) or reason)
+    return ""
 
 
 def offline_from_env() -> bool:

@@ -23,6 +23,18 @@ def check_outdir(path: Path, where: str) -> None:
         raise ReviewbotError(f"{where}: {path}", f"{p} is not writable")
 
 
+def check_outfile(path: Path, where: str) -> None:
+    """Refuse an output file that cannot be written before any work is done."""
+    if path.is_dir():
+        raise ReviewbotError(f"{where}: {path}", "is a directory")
+    parent = path.parent
+    if not parent.is_dir():
+        raise ReviewbotError(f"{where}: {path}", f"{parent} is not a directory"
+                             if parent.exists() else f"{parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ReviewbotError(f"{where}: {path}", f"{parent} is not writable")
+
+
 def write_atomic(path: Path, data: bytes, where: str = "") -> None:
     """`path` holds all of `data` or is left as it was; raises ReviewbotError naming it."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
