@@ -329,3 +329,31 @@ def test_bot_once_exit_status_when_an_epoch_head_is_unreadable(tmp_path, public_
     assert p.returncode == 1
     assert f"{epoch}: HEAD ({ref}) cannot be read" in p.stderr
     assert p.stderr.splitlines()[-1].startswith("reviewbot: bot --once: 1 archive(s) unreadable")
+
+
+def test_reply_send_rerun_after_a_partial_failure_sends_only_what_was_not_accepted(
+        tmp_path, smtp_server):
+    env = dict(os.environ, HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state"),
+               GIT_CONFIG_COUNT="3", GIT_CONFIG_KEY_0="sendemail.smtpServer",
+               GIT_CONFIG_VALUE_0=smtp_server.host, GIT_CONFIG_KEY_1="sendemail.smtpServerPort",
+               GIT_CONFIG_VALUE_1=str(smtp_server.port), GIT_CONFIG_KEY_2="reviewbot.from",
+               GIT_CONFIG_VALUE_2="reviewbot <reviewbot@example.net>")
+    seen = []
+
+    def refuse_second(rec):
+        seen.append(rec)
+        return "550 5.3.4 message too big for this hour (test)" if len(seen) == 2 else None
+    smtp_server.before_accept(refuse_second)
+    args = [sys.executable, "-m", "reviewbot", "reply", "--bundled", "--list",
+            "linux-mm@kvack.org", "--send"]
+    first = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 2 and "550" in first.stderr
+    assert len(smtp_server.messages) == 1
+    smtp_server.before_accept(None)
+    second = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert second.returncode == 0, second.stderr
+    ids = accepted_ids(smtp_server)
+    assert len(ids) == 2 and set(ids.values()) == {1}, ids
+    first_id = smtp_server.messages[0].message()["Message-ID"].strip("<>")
+    assert f"reviewbot: {first_id}: already sent, not sent again" in second.stderr
