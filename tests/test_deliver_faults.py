@@ -30,6 +30,14 @@ OTHER = HEADERS.replace("Matthew Wilcox <matthew.r.wilcox@intel.com>",
                         "Dora Lin <dora.lin@example.org>")
 
 
+def served(tmp_path, public_inbox_factory, smtp, *mboxes, **opts):
+    """An inbox holding `mboxes` (default: the sample series), whose list mail the SMTP
+    server delivers back into it, and a bot config for both."""
+    inbox = public_inbox_factory(*(mboxes or [series_mbox()]))
+    smtp.route(inbox)
+    return inbox, write_config(tmp_path, inbox, smtp, **opts)
+
+
 def bot_proc(cfg: Path, *extra) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "reviewbot", "bot", "--config", str(cfg),
                              "--once", *extra], cwd=REPO, stdout=subprocess.PIPE,
@@ -73,9 +81,7 @@ def kill_bot_at(smtp, proc_box, when: str):
 @pytest.mark.parametrize("when", ["before", "after"])
 def test_crash_inside_the_smtp_transaction_neither_loses_nor_duplicates(
         when, tmp_path, public_inbox_factory, smtp_server):
-    inbox = public_inbox_factory(series_mbox())
-    smtp_server.route(inbox)
-    cfg = write_config(tmp_path, inbox, smtp_server)
+    inbox, cfg = served(tmp_path, public_inbox_factory, smtp_server)
     box: list = []
     fired = kill_bot_at(smtp_server, box, when)
     box.append(bot_proc(cfg))
@@ -142,9 +148,7 @@ def test_a_refused_reply_fails_alone_and_the_queue_moves_on(tmp_path, public_inb
 
 def test_a_second_bot_on_the_same_state_exits_with_one_line(tmp_path, public_inbox_factory,
                                                             smtp_server):
-    inbox = public_inbox_factory(series_mbox())
-    smtp_server.route(inbox)
-    cfg = write_config(tmp_path, inbox, smtp_server)
+    inbox, cfg = served(tmp_path, public_inbox_factory, smtp_server)
     first = Bot(load_config(cfg))
     try:
         p = run_bot(cfg)
@@ -159,9 +163,7 @@ def test_a_second_bot_on_the_same_state_exits_with_one_line(tmp_path, public_inb
 
 def test_a_lost_state_file_does_not_resend_what_the_archive_has(tmp_path, public_inbox_factory,
                                                                smtp_server):
-    inbox = public_inbox_factory(series_mbox())
-    smtp_server.route(inbox)
-    cfg = write_config(tmp_path, inbox, smtp_server)
+    inbox, cfg = served(tmp_path, public_inbox_factory, smtp_server)
     bot = Bot(load_config(cfg))
     n = bot.run_once()["sent"]
     bot.close()
