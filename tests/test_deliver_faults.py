@@ -18,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from support.mbox import split_mboxrd  # noqa: E402
+from support.smtp import sendemail_env  # noqa: E402
 from test_deliver_bot import BOT_ADDR, series_mbox, write_config  # noqa: E402
 from test_render_reply import COVER, HEADERS, P1  # noqa: E402
 
@@ -335,11 +336,7 @@ def test_bot_once_exit_status_when_an_epoch_head_is_unreadable(tmp_path, public_
 
 def test_reply_send_rerun_after_a_partial_failure_sends_only_what_was_not_accepted(
         tmp_path, smtp_server):
-    env = dict(os.environ, HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state"),
-               GIT_CONFIG_COUNT="3", GIT_CONFIG_KEY_0="sendemail.smtpServer",
-               GIT_CONFIG_VALUE_0=smtp_server.host, GIT_CONFIG_KEY_1="sendemail.smtpServerPort",
-               GIT_CONFIG_VALUE_1=str(smtp_server.port), GIT_CONFIG_KEY_2="reviewbot.from",
-               GIT_CONFIG_VALUE_2="reviewbot <reviewbot@example.net>")
+    env = sendemail_env(tmp_path, smtp_server.host, smtp_server.port)
     seen = []
 
     def refuse_second(rec):

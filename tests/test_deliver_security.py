@@ -14,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from support.mbox import split_mboxrd  # noqa: E402
+from support.smtp import sendemail_env  # noqa: E402
 from test_deliver_bot import BOT_ADDR, series_mbox, write_config  # noqa: E402
 from test_render_reply import COVER, HEADERS  # noqa: E402
 
@@ -78,10 +79,7 @@ def test_reply_send_never_hands_a_mail_address_to_sendmail_as_an_option(tmp_path
     allow = tmp_path / "MAINTAINERS"
     allow.write_text("".join(f"M:\tEvil <{a}>\n" for a in EVIL))
     prog, log = sendmail_program(tmp_path)
-    env = dict(os.environ, HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state"),
-               GIT_CONFIG_COUNT="2", GIT_CONFIG_KEY_0="sendemail.smtpServer",
-               GIT_CONFIG_VALUE_0=str(prog), GIT_CONFIG_KEY_1="reviewbot.from",
-               GIT_CONFIG_VALUE_1="reviewbot <reviewbot@example.net>")
+    env = sendemail_env(tmp_path, str(prog))
     p = subprocess.run([sys.executable, "-m", "reviewbot", "reply", "--mbox", str(mbox),
                         "--tree", str(tree), "--no-simulate", "--list", "linux-mm@kvack.org",
                         "--allow-cc", str(allow), "--send"],

@@ -95,7 +95,7 @@ def run(args) -> int:
             write_atomic(out / f"{i:04d}-{m['Message-ID'].strip('<>')}.eml", m.as_bytes(),
                          "--outdir")
     if args.send:
-        _send_all(msgs, sender, _sent_log(args))
+        _send_all(msgs, sender, _sent_log(args), policy.lists)
     if not args.outdir and not args.send:
         for m in msgs:
             raw = m.as_bytes()
@@ -107,15 +107,21 @@ def run(args) -> int:
     return 0
 
 
-def _send_all(msgs, sender, log_path: Path) -> None:
+def _send_all(msgs, sender, log_path: Path, lists: list[str]) -> None:
     """Send each reply once: 'sending' is recorded before the SMTP transaction and 'sent'
     after its 250, so a re-run skips what was accepted and never guesses about a reply
-    interrupted in between."""
+    interrupted in between.  Like git send-email: sendemail.to/cc are added, the envelope
+    sender is sendemail.envelopeSender, and each mail is confirmed unless confirm=never."""
     from reviewbot.deliver import smtp
     from reviewbot.deliver.outfiles import SentLog
-    from reviewbot.mail import parse_addresses
+    from reviewbot.mail import format_addr, normalise_addr, parse_addresses
     cfg = smtp.from_git_config()
+    ask = cfg.confirm != "never"
+    if ask and not sys.stdin.isatty():
+        raise ReviewbotError("sendemail.confirm", "cannot ask before sending: stdin is not a "
+                             "terminal (set sendemail.confirm=never to send without asking)")
     log = SentLog(log_path)
+    mail_from = cfg.envelope_sender or sender[1]
     for m in msgs:
         mid = m["Message-ID"].strip("<>")
         state = log.status(mid)
@@ -127,10 +133,31 @@ def _send_all(msgs, sender, log_path: Path) -> None:
                   f"sent again (check the archive; delete its lines from {log_path} to "
                   "resend)", file=sys.stderr)
             continue
+        for header, extra in (("To", cfg.to), ("Cc", cfg.cc)):
+            have = parse_addresses(str(m.get(header, "")))
+            add = [a for a in parse_addresses(*extra)
+                   if normalise_addr(a[1]) not in {normalise_addr(h[1]) for h in have}]
+            if add:
+                del m[header]
+                m[header] = ", ".join(format_addr(a) for a in have + add)
         rcpts = [a for _, a in parse_addresses(str(m.get("To", "")), str(m.get("Cc", "")))]
+        if not {normalise_addr(a) for a in rcpts} & {normalise_addr(l) for l in lists}:
+            print(f"reviewbot: {mid}: warning: no mailing list among the recipients "
+                  f"({', '.join(rcpts)})", file=sys.stderr)
+        if ask:
+            print(f"Subject: {m['Subject']}\nTo: {', '.join(rcpts)}\n"
+                  "Send this email? ([y]es|[n]o|[a]ll|[q]uit): ", end="", file=sys.stderr,
+                  flush=True)
+            answer = (sys.stdin.readline().strip().lower() or "n")[0]
+            if answer == "q":
+                return
+            if answer == "a":
+                ask = False
+            elif answer != "y":
+                continue
         log.record(mid, "sending")
         try:
-            smtp.send(m.as_bytes(), sender[1], rcpts, cfg)
+            smtp.send(m.as_bytes(), mail_from, rcpts, cfg)
         except smtp.SendError:
             log.record(mid, "failed")       # refused or never reached the server
             raise

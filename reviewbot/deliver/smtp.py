@@ -13,7 +13,9 @@ from reviewbot.config import git_config
 from reviewbot.errors import ReviewbotError
 
 log = logging.getLogger("reviewbot.smtp")
-KEYS = ("smtpServer", "smtpServerPort", "smtpUser", "smtpPass", "smtpEncryption", "from")
+KEYS = ("smtpServer", "smtpServerPort", "smtpUser", "smtpPass", "smtpEncryption", "from",
+        "envelopeSender", "confirm")
+MULTI = ("to", "cc")                 # git send-email: may be given more than once
 
 
 @dataclass
@@ -22,8 +24,12 @@ class SmtpConfig:
     port: int = 0
     user: str = ""
     password: str = ""
-    encryption: str = ""          # "", "ssl"/"tls" (implicit TLS), "starttls"
+    encryption: str = ""          # "", "ssl" (implicit TLS), "tls"/"starttls" (STARTTLS)
     sender: str = ""
+    envelope_sender: str = ""     # MAIL FROM, when not the From address
+    to: list = None               # extra recipients of every mail (sendemail.to)
+    cc: list = None               # ... (sendemail.cc)
+    confirm: str = ""             # "never": send without asking; otherwise ask first
     timeout: float = 30.0
     retries: int = 4
     backoff: float = 1.0
@@ -39,6 +45,11 @@ class SmtpConfig:
         c.password = str(get("smtpPass", "password", "pass") or "")
         c.encryption = str(get("smtpEncryption", "encryption") or "").lower()
         c.sender = str(get("from", "sender") or "")
+        c.envelope_sender = str(get("envelopeSender", "envelope_sender") or "")
+        c.confirm = str(get("confirm") or "").lower()
+        listed = lambda k: [str(v) for v in (m.get(k) if isinstance(m.get(k), list)
+                                             else [m[k]] if m.get(k) else [])]
+        c.to, c.cc = listed("to"), listed("cc")
         c.timeout = float(get("timeout") or c.timeout)
         c.retries = int(get("retries") if get("retries") is not None else c.retries)
         c.backoff = float(get("backoff") if get("backoff") is not None else c.backoff)
@@ -47,13 +58,25 @@ class SmtpConfig:
 
 def from_git_config(cwd=None) -> SmtpConfig:
     """sendemail.<key>, then reviewbot.<key> on top (git config precedence as usual)."""
-    found = {}
+    found: dict = {}
     for k in KEYS:
         for section in ("sendemail", "reviewbot"):
             v = git_config(f"{section}.{k}", cwd)
             if v is not None:
                 found[k] = v
+    for k in MULTI:
+        found[k] = [a.strip() for v in _git_config_all(f"sendemail.{k}", cwd)
+                    for a in v.split(",") if a.strip()]
     return SmtpConfig.from_mapping(found)
+
+
+def _git_config_all(key: str, cwd=None) -> list[str]:
+    try:
+        out = subprocess.run(["git", "config", "--get-all", key], cwd=cwd, capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return out.stdout.splitlines() if out.returncode == 0 else []
 
 
 class SendError(ReviewbotError):
@@ -78,8 +101,8 @@ def check_addresses(mail_from: str, rcpts: list[str]) -> None:
 def _port(cfg: SmtpConfig) -> int:
     if cfg.port:
         return cfg.port
-    return 465 if cfg.encryption in ("ssl", "tls") else 587 if cfg.encryption == "starttls" \
-        else 25
+    # git send-email: 465 for ssl, else 25; "starttls" is this tool's name for submission
+    return 465 if cfg.encryption == "ssl" else 587 if cfg.encryption == "starttls" else 25
 
 
 def send_once(raw: bytes, mail_from: str, rcpts: list[str], cfg: SmtpConfig) -> None:
@@ -92,12 +115,12 @@ def send_once(raw: bytes, mail_from: str, rcpts: list[str], cfg: SmtpConfig) -> 
             raise smtplib.SMTPException(p.stderr.decode(errors="replace").strip())
         return
     ctx = ssl.create_default_context()
-    if cfg.encryption in ("ssl", "tls"):
+    if cfg.encryption == "ssl":
         conn = smtplib.SMTP_SSL(cfg.server, _port(cfg), timeout=cfg.timeout, context=ctx)
     else:
         conn = smtplib.SMTP(cfg.server, _port(cfg), timeout=cfg.timeout)
     with conn:
-        if cfg.encryption == "starttls":
+        if cfg.encryption in ("tls", "starttls"):
             conn.starttls(context=ctx)
         if cfg.user:
             conn.login(cfg.user, cfg.password)
@@ -118,6 +141,11 @@ def send(raw: bytes, mail_from: str, rcpts: list[str], cfg: SmtpConfig,
         try:
             send_once(raw, mail_from, rcpts, cfg)
             return
+        except (ssl.SSLError, ssl.CertificateError, smtplib.SMTPNotSupportedError,
+                smtplib.SMTPAuthenticationError) as e:
+            # TLS or authentication: trying again cannot fix it
+            last, permanent = f"TLS or authentication failed: {e}", True
+            break
         except smtplib.SMTPResponseException as e:
             last = f"{e.smtp_code} {_text(e.smtp_error)}"
             if 500 <= e.smtp_code < 600:

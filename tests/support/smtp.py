@@ -161,3 +161,21 @@ class SmtpServer:
             if not self._cond.wait_for(lambda: len(self.messages) >= count, timeout):
                 raise TimeoutError(f"{len(self.messages)} of {count} messages after {timeout}s")
             return list(self.messages)
+
+
+def sendemail_env(home, server: str, port: int | None = None, **keys: str) -> dict[str, str]:
+    """os.environ for `reviewbot reply --send` with git's sendemail.* (and reviewbot.*)
+    configuration given through GIT_CONFIG_*: an isolated HOME and state directory, no
+    confirmation prompt unless `confirm` is given, plus any `section.key=value` in `keys`
+    (write reviewbot.from as reviewbot_from)."""
+    import os
+    cfg = {"sendemail.smtpServer": server, "sendemail.confirm": "never",
+           "reviewbot.from": "reviewbot <reviewbot@example.net>"}
+    if port is not None:
+        cfg["sendemail.smtpServerPort"] = str(port)
+    cfg.update({k.replace("_", ".", 1): v for k, v in keys.items()})
+    env = dict(os.environ, HOME=str(home), XDG_STATE_HOME=str(home) + "/state",
+               GIT_CONFIG_COUNT=str(len(cfg)))
+    for i, (k, v) in enumerate(cfg.items()):
+        env[f"GIT_CONFIG_KEY_{i}"], env[f"GIT_CONFIG_VALUE_{i}"] = k, v
+    return env
