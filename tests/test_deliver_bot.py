@@ -242,3 +242,21 @@ def test_no_findings_policy_none_or_author_only(tmp_path, public_inbox_factory, 
     assert m["Cc"] is None and m["In-Reply-To"] == "<20150203113000.7341-0-dmitri.vance@example.org>"
     assert "has no questions about it" in " ".join(m.get_content().split())
     bot.close()
+
+
+@pytest.mark.parametrize("prefix", [b"[RFC", b"[RFC PATCH v3"])
+def test_rfc_series_are_reviewed_like_patches(prefix, tmp_path, public_inbox_factory,
+                                               smtp_server):
+    mbox = series_mbox().replace(b"Subject: [PATCH v11", b"Subject: " + prefix)
+    assert mbox.count(b"Subject: " + prefix + b" ") == 3
+    public_inbox = public_inbox_factory(mbox)
+    smtp_server.route(public_inbox)
+    bot = Bot(load_config(write_config(tmp_path, public_inbox, smtp_server)))
+    stats = bot.run_once()
+    bot.close()
+    assert stats["patches"] == 3 and stats["reviewed"] == 1 and stats["sent"] == 1
+    m = smtp_server.messages[0].message()
+    assert m["In-Reply-To"] == f"<{P1}>" and m["Subject"].startswith("Re: " + prefix.decode())
+    # a long Subject stays on one line, not folded right after its colon
+    assert b"\nSubject: Re: " + prefix + b" 1/2] mm: Allow page fault handlers to perform the COW\n" \
+        in smtp_server.messages[0].data

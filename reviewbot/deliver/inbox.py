@@ -205,7 +205,7 @@ def triage(raw: bytes, ignore_from: set[str], guard: LoopGuard | None = None) ->
         if loop:
             t.kind, t.reason = "ignored", loop
             return t
-        is_patch, n, total, rev = subject_tags(subject)
+        is_patch, n, total, rev = _tags(subject)
         if not is_patch:
             return t
         if total > 0 and n > total:
@@ -220,6 +220,19 @@ def triage(raw: bytes, ignore_from: set[str], guard: LoopGuard | None = None) ->
         return t
     except Exception as e:                  # a header the parser chokes on
         return Triage("malformed", reason=f"unparsable headers: {e.__class__.__name__}")
+
+
+_RFC_NM = re.compile(r"^\s*\[(RFC\b[^\]]*?\b(\d+)\s*/\s*(\d+)[^\]]*)\]", re.I)
+
+
+def _tags(subject: str) -> tuple[bool, int, int, int]:
+    """subject_tags, plus '[RFC n/m]' (no PATCH word): an RFC series is reviewed like one."""
+    tags = subject_tags(subject)
+    m = _RFC_NM.match(subject or "")
+    if tags[0] or not m:
+        return tags
+    rev = re.search(r"\bv(\d+)\b", m.group(1), re.I)
+    return True, int(m.group(2)), int(m.group(3)), int(rev.group(1)) if rev else 1
 
 
 def _decode(value) -> str:

@@ -5,6 +5,7 @@ trailers that tools would harvest, a short signed footer); see anchors.md sectio
 """
 from __future__ import annotations
 
+import email.policy
 import email.utils
 import hashlib
 import re
@@ -317,7 +318,9 @@ def allowed_recipients(pm: PatchMail, policy: ReplyPolicy) -> tuple[list, list]:
 def build_message(pm: PatchMail, body: list[str], msgid: str, policy: ReplyPolicy,
                   date: str | None = None, extra_headers: dict | None = None) -> EmailMessage:
     to, cc = allowed_recipients(pm, policy)
-    msg = EmailMessage()
+    # fold only past RFC 5322's hard limit: the default folds a long Subject right after
+    # its colon, which some clients show with a leading space
+    msg = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
     msg["From"] = format_addr(policy.sender)
     if to:
         msg["To"] = ", ".join(format_addr(a) for a in to)
