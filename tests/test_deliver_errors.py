@@ -124,3 +124,14 @@ def test_an_unknown_message_at_a_live_inbox_is_still_not_found(tmp_path, public_
                        cwd=tmp_path), "nosuch@example.org", "message not found at",
                     inbox.url + "nosuch@example.org")
     assert "could not be reached" not in err
+
+
+def test_an_inbox_that_is_not_one_is_named_before_any_state_exists(tmp_path,
+                                                                   public_inbox_factory):
+    inbox = public_inbox_factory(series_mbox())
+    cfg = write_config(tmp_path, inbox, None)
+    cfg.write_text(cfg.read_text().replace(f'inbox = "{inbox.inbox_dir}"',
+                                           f'inbox = "{tmp_path}"'))
+    one_error(rb("bot", "--config", str(cfg), "--once"), str(tmp_path),
+              "cannot open the inbox of linux-mm@kvack.org", "not a public-inbox v2 inbox")
+    assert not list(tmp_path.glob("state.sqlite*"))

@@ -39,19 +39,27 @@ class Bot:
         self.review = review
         self.now = now
         self.sleep = sleep
-        self.state = State(cfg.state)        # locked: one bot per state file
+        self.inboxes = {}
+        for l in cfg.lists:                  # checked before the state is created
+            try:
+                self.inboxes[l.address] = Inbox(l.inbox)
+            except Exception as e:
+                for i in self.inboxes.values():
+                    i.close()
+                why = str(e).removeprefix(f"{l.inbox}: ")
+                raise ReviewbotError(f"{l.inbox}", f"cannot open the inbox of {l.address}: "
+                                     f"{why}") from None
+        self.policies = {l.address: l for l in cfg.lists}
         try:
-            self.inboxes = {}
-            for l in cfg.lists:
-                try:
-                    self.inboxes[l.address] = Inbox(l.inbox)
-                except Exception as e:
-                    raise ReviewbotError(f"{l.inbox}", f"cannot open the inbox of "
-                                         f"{l.address}: {e}") from None
-            self.policies = {l.address: l for l in cfg.lists}
+            self.state = State(cfg.state)    # locked: one bot per state file
+        except BaseException:
+            for i in self.inboxes.values():
+                i.close()
+            raise
+        try:
             self._bundled_tree()
         except BaseException:
-            self.state.close()
+            self.close()
             raise
 
     def _bundled_tree(self) -> None:
