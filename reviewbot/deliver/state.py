@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS findings(
 
 
 # columns added after the first release: (table, column, declaration)
-MIGRATIONS = [("series", "attempts", "INTEGER DEFAULT 0"), ("series", "retry_at", "REAL DEFAULT 0")]
+MIGRATIONS = [("series", "attempts", "INTEGER DEFAULT 0"),
+              ("series", "retry_at", "REAL DEFAULT 0")]
 
 
 def _lock(path: Path) -> int:
@@ -62,9 +63,9 @@ def _lock(path: Path) -> int:
 
 
 class State:
-    def __init__(self, path: str | Path, lock: bool = True):
+    def __init__(self, path: str | Path):
         self.path = str(path)
-        self._lock_fd = _lock(Path(path)) if lock else None
+        self._lock_fd: int | None = _lock(Path(path))
         try:
             # isolation_level=None: transactions are explicit, so nothing commits by surprise
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
