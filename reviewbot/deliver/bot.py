@@ -121,6 +121,10 @@ class Bot:
                     if limit is not None and stats["messages"] >= limit:
                         break
                 self.state.db.execute("COMMIT")
+            except Exception as e:      # this epoch cannot be read; the others still are
+                self.state.db.execute("ROLLBACK")
+                log.error("list %s: epoch %s not read: %s", address, epoch, e)
+                stats["errors"] = stats.get("errors", 0) + 1
             except BaseException:
                 self.state.db.execute("ROLLBACK")
                 raise
