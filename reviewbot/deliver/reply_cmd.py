@@ -22,7 +22,8 @@ def add_arguments(p) -> None:
     g.add_argument("--list", dest="lists", action="append", metavar="ADDR",
                    help="a list address the series was posted to (reviewbot.list; repeatable)")
     g.add_argument("--recipients", choices=("all", "author+lists", "author"), default=None,
-                   help="who gets the replies (default all: author, lists, original Cc)")
+                   help="who gets the replies (default all: author, lists, and the "
+                   "patch's Cc that --allow-cc names)")
     g.add_argument("--preexisting", action="store_true",
                    help="also reply about findings the series did not introduce")
     g.add_argument("--allow-cc", dest="allow_cc", action="append", metavar="ADDR|FILE",
