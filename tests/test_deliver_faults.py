@@ -356,3 +356,23 @@ def test_reply_send_rerun_after_a_partial_failure_sends_only_what_was_not_accept
     assert len(ids) == 2 and set(ids.values()) == {1}, ids
     first_id = smtp_server.messages[0].message()["Message-ID"].strip("<>")
     assert f"reviewbot: {first_id}: already sent, not sent again" in second.stderr
+
+
+def test_a_lost_state_and_a_new_bot_address_still_do_not_answer_a_patch_twice(
+        tmp_path, public_inbox_factory, smtp_server):
+    inbox, cfg = served(tmp_path, public_inbox_factory, smtp_server)
+    bot = Bot(load_config(cfg))
+    n = bot.run_once()["sent"]
+    bot.close()
+    assert n >= 1
+    for f in tmp_path.glob("state.sqlite*"):
+        f.unlink()
+    # another domain gives other Message-IDs; the archive still shows the bot's replies (its
+    # X-Mailer) under the same patches
+    cfg.write_text(cfg.read_text().replace(BOT_ADDR, "reviewbot@new.example.net"))
+    bot = Bot(load_config(cfg))
+    stats = bot.run_once()
+    bot.close()
+    assert stats["reviewed"] == 1 and stats["sent"] == 0 and len(smtp_server.messages) == n
+    rows = db_rows(tmp_path, "SELECT msgid, status FROM replies")
+    assert rows and all(m.endswith("@new.example.net") and s == "sent" for m, s in rows)
