@@ -1,10 +1,13 @@
-"""Issue 2's figures on the full linux-source-6.1 tree: field-init whole-tree scan vs `spatch -j1`
-with the equivalent semantic patch, `reviewbot review` of a one-patch series, and of a 20-patch
-series served by a local public-inbox (fetch included). Prints figures; asserts nothing.
+"""Issue 10's figures on the full linux-source-6.1 tree: `reviewbot review` of 1-, 5- and
+20-patch series that each add a struct vm_fault member and a construction site and change a test
+of a VM_FAULT bit (so both rules search the whole tree), first with an empty word index and then
+again on the same base; the peak RSS of each; and `spatch -j1` listing the same construction
+sites on the same patched tree. Prints figures; asserts nothing.
 
 usage: .venv/bin/python bench/review_speed.py [KERNEL_TREE]   (default: the .ci cache)"""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -19,104 +22,106 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from kpatch import cover_mail, file_diff, patch_mail, replace_once, show  # noqa: E402
 from support.kernel import kernel_path  # noqa: E402
-from support.pi import PublicInbox  # noqa: E402
 from test_review_kernel import COCCI, SNAP_FN  # noqa: E402
 
-from reviewbot import cindex  # noqa: E402
-from reviewbot.tree import Repo, TreeView  # noqa: E402
-from reviewbot_rules.field_init import scan_sites  # noqa: E402
+MEMBER = ("\tstruct page *cow_page;", "\tunsigned long fault_seq;\n\tstruct page *cow_page;")
+TEST = ("\tif (ret & VM_FAULT_DONE_COW)\n", "\tif (ret & (VM_FAULT_DONE_COW | VM_FAULT_LOCKED))\n")
 
 
-def timed(fn, runs=3):
-    best, out = None, None
-    for _ in range(runs):
-        t = time.perf_counter()
-        out = fn()
-        dt = time.perf_counter() - t
-        best = dt if best is None else min(best, dt)
-    return best, out
+def series(kernel: Path, n: int) -> tuple[str, dict[str, str]]:
+    """An n-patch mbox: the member (patch 1), n-2 small edits of other mm files, and the new
+    construction site plus the changed bit test in mm/memory.c (patch n); one patch when n=1."""
+    head = subprocess.run(["git", "-C", str(kernel), "rev-parse", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+    mm_h = show(kernel, "HEAD", "include/linux/mm.h")
+    mem = show(kernel, "HEAD", "mm/memory.c")
+    files = {"include/linux/mm.h": replace_once(mm_h, *MEMBER),
+             "mm/memory.c": replace_once(mem, *TEST) + SNAP_FN}
+    member = file_diff(kernel, "include/linux/mm.h", mm_h, files["include/linux/mm.h"])
+    site = file_diff(kernel, "mm/memory.c", mem, files["mm/memory.c"])
+    tag = f"speed{n}"
+    if n == 1:
+        return patch_mail("mm: add fault_seq", f"{tag}-1@example.org", [member, site],
+                          base=head), files
+    others = sorted(p for p in subprocess.run(
+        ["git", "-C", str(kernel), "ls-files", "mm/*.c"], capture_output=True,
+        text=True).stdout.split() if "/" not in p[3:] and p != "mm/memory.c")[:n - 2]
+    diffs = [member]
+    for path in others:
+        old = show(kernel, "HEAD", path)
+        files[path] = old.replace("\n", "\n/* bench note */\n", 1)
+        diffs.append(file_diff(kernel, path, old, files[path]))
+    diffs.append(site)
+    mails = [cover_mail("mm: fault_seq", f"{tag}-0@example.org", n, head)]
+    mails += [patch_mail(f"mm: step {i}", f"{tag}-{i}@example.org", [d], n=i, total=n,
+                         in_reply_to=f"{tag}-0@example.org") for i, d in enumerate(diffs, 1)]
+    return "".join(m if m.endswith("\n") else m + "\n" for m in mails), files
 
 
-def review(*args) -> tuple[float, subprocess.CompletedProcess]:
-    def go():
-        return subprocess.run([sys.executable, "-m", "reviewbot", "review", *args],
-                              capture_output=True, text=True, cwd="/")
-    return timed(go)
+def review(mbox: Path, kernel: Path, cache: Path, *extra: str) -> tuple[float, int, dict, int]:
+    """Seconds, peak RSS in KiB, the JSON report and the exit status of one review."""
+    env = dict(os.environ, REVIEWBOT_CACHE=str(cache))
+    t = time.perf_counter()
+    p = subprocess.Popen([sys.executable, "-m", "reviewbot", "review", "--mbox", str(mbox),
+                          "--tree", str(kernel), "--format", "json", *extra],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd="/")
+    out, err = p.stdout.read(), p.stderr.read()
+    _pid, status, usage = os.wait4(p.pid, 0)
+    dt = time.perf_counter() - t
+    rc = os.waitstatus_to_exitcode(status)
+    if rc == 2:
+        sys.exit(f"review failed: {err.decode()[-400:]}")
+    return dt, usage.ru_maxrss, json.loads(out), rc
+
+
+def spatch_sites(kernel: Path, files: dict[str, str], tmp: Path) -> tuple[float, list[str]]:
+    """`spatch -j1` over the whole patched tree: a hard-linked copy of the tree with the
+    series' files written in place (unlinked first, so the cached tree is never touched)."""
+    root = tmp / "patched"
+    subprocess.run(["cp", "-al", str(kernel), str(root)], check=True)
+    shutil.rmtree(root / ".git")
+    for path, text in files.items():
+        (root / path).unlink()
+        (root / path).write_text(text)
+    (tmp / "sites.cocci").write_text(COCCI)
+    t = time.perf_counter()
+    out = subprocess.run(["spatch", "--very-quiet", "--include-headers", "-j", "1",
+                          "--sp-file", str(tmp / "sites.cocci"), "--dir", str(root)],
+                         capture_output=True, text=True)
+    dt = time.perf_counter() - t
+    shutil.rmtree(root)
+    return dt, sorted({os.path.relpath(m.group(1), root) + ":" + m.group(2)
+                       for m in re.finditer(r"^SITE (.+):(\d+)$", out.stdout, re.M)})
 
 
 def main() -> None:
     kernel = Path(sys.argv[1]) if len(sys.argv) > 1 else kernel_path()
-    files = int(subprocess.run(["git", "-C", str(kernel), "ls-files"], capture_output=True,
-                               text=True).stdout.count("\n"))
-    print(f"tree: {kernel} ({files} files)")
-
-    # 1. field-init whole-tree scan vs Coccinelle -j1, same site list
-    def scan():
-        repo = Repo(kernel)
-        view = TreeView(repo, repo.head())
-        order = cindex.struct_member_order(view.read("include/linux/mm.h"), "vm_fault")
-        return sorted(f"{cs.file}:{cs.line}" for cs, *_r in scan_sites(view, "vm_fault",
-                                                                          "cow_page", order))
-    t_scan, ours = timed(scan)
-    with tempfile.TemporaryDirectory() as tmp:
-        cocci = Path(tmp) / "sites.cocci"
-        cocci.write_text(COCCI)
-        t0 = time.perf_counter()
-        out = subprocess.run(["spatch", "--very-quiet", "--include-headers", "-j", "1",
-                              "--sp-file", str(cocci), "--dir", str(kernel)],
-                             capture_output=True, text=True)
-        t_spatch = time.perf_counter() - t0
-    theirs = sorted({os.path.relpath(m.group(1), kernel) + ":" + m.group(2)
-                     for m in re.finditer(r"^SITE (.+):(\d+)$", out.stdout, re.M)})
-    print(f"field-init scan: {t_scan:.2f} s for {len(ours)} sites (best of 3)")
-    print(f"spatch -j1:      {t_spatch:.2f} s for {len(theirs)} sites")
-    print(f"ratio:           {t_spatch / t_scan:.1f}x; same site list: {ours == theirs}")
-
+    print(f"tree: {kernel}; load average at start {os.getloadavg()[0]:.2f} on "
+          f"{os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        # 2. one-patch series on the full tree, applying included
-        mm_h = show(kernel, "HEAD", "include/linux/mm.h")
-        new_h = replace_once(mm_h, "\tstruct page *cow_page;", "\tunsigned long fault_seq;\n"
-                             "\tstruct page *cow_page;")
-        mem = show(kernel, "HEAD", "mm/memory.c")
-        one = patch_mail("mm: add fault_seq", "bench-one@example.org",
-                         [file_diff(kernel, "include/linux/mm.h", mm_h, new_h),
-                          file_diff(kernel, "mm/memory.c", mem, mem + SNAP_FN)])
-        (tmp / "one.mbox").write_text(one)
-        t1, r1 = review("--mbox", str(tmp / "one.mbox"), "--tree", str(kernel), "--no-simulate")
-        print(f"review, 1 patch, full tree: {t1:.2f} s (exit {r1.returncode}; best of 3)")
-        t1s, r1s = review("--mbox", str(tmp / "one.mbox"), "--tree", str(kernel))
-        print(f"  same with the simulator:  {t1s:.2f} s (exit {r1s.returncode})")
-
-        # 3. 20-patch series from a local public-inbox, fetch included
-        head = subprocess.run(["git", "-C", str(kernel), "rev-parse", "HEAD"],
-                              capture_output=True, text=True).stdout.strip()
-        targets = sorted(p for p in subprocess.run(
-            ["git", "-C", str(kernel), "ls-files", "mm/*.c"], capture_output=True,
-            text=True).stdout.split() if "/" not in p[3:])[:20]
-        mails = [cover_mail("mm: twenty small comment fixes", "bench-20-0@example.org", 20, head)]
-        for i, path in enumerate(targets, 1):
-            old = show(kernel, "HEAD", path)
-            new = old.replace("\n", f"\n/* bench note {i} */\n", 1)
-            mails.append(patch_mail(f"{path}: add a note", f"bench-20-{i}@example.org",
-                                    [file_diff(kernel, path, old, new)], n=i, total=20,
-                                    in_reply_to="bench-20-0@example.org"))
-        (tmp / "s20.mbox").write_text("".join(m if m.endswith("\n") else m + "\n" for m in mails))
-        ibx = PublicInbox(tmp / "pi")
-        ibx.create()
-        ibx.start()
-        try:
-            ibx.import_mbox(tmp / "s20.mbox")
-            t20, r20 = review("bench-20-3@example.org", "--inbox", ibx.url, "--tree", str(kernel),
-                              "--format", "json")
-        finally:
-            ibx.stop()
-        import json
-        series = json.loads(r20.stdout)["series"] if r20.stdout else {}
-        print(f"review, 20 patches via public-inbox, full tree: {t20:.2f} s (exit "
-              f"{r20.returncode}; {len(series.get('patches', []))} messages, mode "
-              f"{series.get('mode')}, applied {series.get('applied')}; best of 3)")
-    shutil.rmtree(tmp, ignore_errors=True)
+        for n in (1, 5, 20):
+            text, files = series(kernel, n)
+            mbox = tmp / f"s{n}.mbox"
+            mbox.write_text(text)
+            cache = tmp / f"cache{n}"          # an empty word index: a first review
+            t1, rss1, rep, rc = review(mbox, kernel, cache, "--no-simulate")
+            t2, rss2, rep2, _ = review(mbox, kernel, cache, "--no-simulate")
+            t3, rss3, _r, _ = review(mbox, kernel, cache)
+            rules = sorted({f["rule"] for f in rep["findings"]})
+            fi = [f for f in rep["findings"] if f["rule"] == "field-init"]
+            ours = sorted(f"{s['file']}:{s['line']}" for s in fi[0]["sites"]) if fi else []
+            same = json.dumps(rep, sort_keys=True) == json.dumps(rep2, sort_keys=True)
+            print(f"{n:2d} patches: first review {t1:.2f} s, repeat {t2:.2f} s "
+                  f"(peak RSS {max(rss1, rss2) / 1024:.0f} MB); with the simulator {t3:.2f} s "
+                  f"({rss3 / 1024:.0f} MB); exit {rc}; applied {rep['series'].get('applied')}; "
+                  f"rules with findings: {', '.join(rules) or 'none'}; {len(ours)} sites; "
+                  f"repeat output identical: {same}")
+            if n == 1:
+                ts, theirs = spatch_sites(kernel, files, tmp)
+                print(f"spatch -j1 on the same patched tree: {ts:.2f} s for {len(theirs)} sites;"
+                      f" same site list: {ours == theirs}; {ts / t1:.1f}x the first review, "
+                      f"{ts / t2:.1f}x the repeat")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,28 @@ SUBCOMMANDS = [
 ]
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps prose as argparse does, but keeps blocks as they are written: the lines after the
+    first newline of an option's help (a config example), and indented lines or paragraphs
+    of a description (command lines)."""
+
+    def _split_lines(self, text, width):
+        if "\n" in text:
+            head, _, block = text.partition("\n")
+            return super()._split_lines(head, width) + block.rstrip("\n").splitlines()
+        return super()._split_lines(text, width)
+
+    def _fill_text(self, text, width, indent):
+        out = []
+        for para in text.strip("\n").split("\n\n"):
+            lines = para.splitlines()
+            if any(ln.startswith("  ") for ln in lines):
+                out.append("\n".join(indent + ln for ln in lines))
+            else:
+                out.append(super()._fill_text(para, width, indent))
+        return "\n\n".join(out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reviewbot",
@@ -36,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name != modname:
                 raise
             continue   # a stage not installed in this build
-        p = sub.add_parser(name, help=helptext, description=(module.__doc__ or helptext).strip())
+        p = sub.add_parser(name, help=helptext, description=(module.__doc__ or helptext).strip(),
+                           formatter_class=HelpFormatter)
         module.add_arguments(p)
         p.set_defaults(run=module.run)
     return parser
@@ -51,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except ReviewbotError as exc:
-        print(f"reviewbot: {exc}", file=sys.stderr)
+        print(error_line(str(exc)), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("reviewbot: interrupted", file=sys.stderr)
@@ -59,6 +82,17 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 2
     except Exception as exc:   # exit 1 means "findings"; a crash must never look like that
-        print(f"reviewbot: internal error: {type(exc).__name__}: {' '.join(str(exc).split())}",
-              file=sys.stderr)
+        print(error_line(f"internal error: {type(exc).__name__}: {exc}"), file=sys.stderr)
         return 2
+
+
+MAX_ERROR = 300
+
+
+def error_line(text: str) -> str:
+    """`reviewbot: <input>: <problem>` on one line: controls from mail escaped, capped."""
+    from reviewbot.render.safe import one_line
+    line = one_line(text)
+    if len(line) > MAX_ERROR:
+        line = line[:MAX_ERROR - 3] + "..."
+    return f"reviewbot: {line}"

@@ -4,8 +4,16 @@ Precedence: command-line flag, then `git config reviewbot.<key>`, then the built
 """
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
+
+from reviewbot.errors import ReviewbotError
+
+# what each reviewbot.* key may hold; a value outside it is an error naming the key
+CHOICES = {"format": ("text", "terse", "json", "sarif"), "trace": ("terse", "full")}
+PATTERNS = {"rules": (r"[a-z0-9][a-z0-9-]*(,[a-z0-9][a-z0-9-]*)*", "a comma-separated list "
+                      "of rule ids")}
 
 
 def git_config(key: str, cwd: str | Path | None = None) -> str | None:
@@ -27,4 +35,16 @@ def apply_git_config(args, keys: dict[str, str], cwd: str | Path | None = None) 
         if getattr(args, attr, None) is None:
             value = git_config(f"reviewbot.{key}", cwd)
             if value is not None:
-                setattr(args, attr, value)
+                setattr(args, attr, check_value(key, value))
+
+
+def check_value(key: str, value: str) -> str:
+    """`value` if `reviewbot.<key>` may hold it; else the one-line error naming the key."""
+    where = f"git config reviewbot.{key}"
+    if key in CHOICES and value not in CHOICES[key]:
+        raise ReviewbotError(where, f"invalid value {value!r} (expected one of: "
+                             + ", ".join(CHOICES[key]) + ")")
+    if key in PATTERNS and not re.fullmatch(PATTERNS[key][0], value):
+        raise ReviewbotError(where, f"invalid value {value!r} (expected "
+                             f"{PATTERNS[key][1]})")
+    return value

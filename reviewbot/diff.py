@@ -3,6 +3,7 @@ paths outside the tree), and every hunk mapped to the C function it touches."""
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -163,3 +164,147 @@ def _function_from_hunk_text(h: Hunk) -> str:
         if any(fn.start - 1 <= i <= fn.end - 1 for i in changed_at):
             return fn.name
     return cparse.name_from_section(h.section)
+
+
+# --- each side of a change as C to parse ----------------------------------------------------
+
+@dataclass
+class Image:
+    """One side (pre or post) of a file's change as C source to parse: the whole file from a
+    tree, or with no tree one hunk's lines of that side (context included), its unclosed blocks
+    closed and, when it starts inside a block, the block the hunk header names opened."""
+    path: str
+    src: bytes
+    real: list[int | None]          # per src line (0-based): the line in the file, None if made up
+    changed: set[int]               # src lines (1-based) this side changes
+    whole: bool
+    opener: str = ""                # no tree: "function", "struct" or "unknown" block opened
+
+    def file_line(self, src_line: int) -> int:
+        """The file's line for a 1-based src line (0 for a line made up to close a block)."""
+        if 1 <= src_line <= len(self.real):
+            return self.real[src_line - 1] or 0
+        return 0
+
+
+_LABEL = re.compile(r"^\w+:\s*(?:/[/*].*)?$")
+
+
+def _brace_depths(lines: list[str]) -> tuple[int, int, bool, int]:
+    """(blocks closed that the text did not open, blocks left open, starts inside a comment,
+    how many blocks deep it starts), ignoring braces in comments, strings, character literals
+    and preprocessor lines. The start depth comes from kernel indentation: a line of code
+    indented n tabs at depth d relative to the start says the start is n - d deep (bodies of
+    unbraced ifs and continuation lines say more, so the least is taken)."""
+    depth = low = 0
+    in_comment = starts_in_comment = False
+    guesses = []
+    for line in lines:
+        code = line.strip()
+        if not in_comment and code.startswith("#"):
+            continue
+        line_start_depth, line_in_comment = depth, in_comment
+        i, n = 0, len(line)
+        while i < n:
+            two = line[i:i + 2]
+            if in_comment:
+                if two == "*/":
+                    in_comment, i = False, i + 2
+                    continue
+                i += 1
+                continue
+            if two == "*/":                 # a comment that began before the hunk
+                starts_in_comment, depth, low, guesses, i = True, 0, 0, [], i + 2
+                continue
+            if two == "/*":
+                in_comment, i = True, i + 2
+                continue
+            if two == "//":
+                break
+            c = line[i]
+            if c in "\"'":
+                j = i + 1
+                while j < n and line[j] != c:
+                    j += 2 if line[j] == "\\" else 1
+                i = j + 1
+                continue
+            if c == "{":
+                depth += 1
+            elif c == "}":
+                depth -= 1
+                low = min(low, depth)
+            i += 1
+        if code and not line_in_comment and not code.startswith(("/*", "*", "//")) \
+                and not _LABEL.match(code):
+            ind = len(line.expandtabs(8)) - len(line.expandtabs(8).lstrip())
+            at = line_start_depth - 1 if code.startswith("}") else line_start_depth
+            guesses.append(ind // 8 - at)
+    start = max(-low, min(guesses) if guesses else 0)
+    return -low, depth - low, starts_in_comment, start
+
+
+# no tree, and the hunk header names no function or struct: the block it starts in is unknown
+UNKNOWN_BLOCK = "__reviewbot_unknown_block"
+
+
+def _side_lines(h: Hunk, side: str) -> list[str]:
+    return [t for kind, t in h.lines if kind in (" ", "-" if side == "pre" else "+")]
+
+
+def _hunk_image(h: Hunk, side: str) -> Image:
+    keep = "-" if side == "pre" else "+"
+    lines: list[str] = []
+    real: list[int | None] = []
+    changed: set[int] = set()
+    base_no = iter([ln for ln, _t in h.removed])
+    new_no = iter([ln for ln, _t in h.added])
+    ctx_no = iter([(b, p) for b, p, _t in h.context])
+    for kind, t in h.lines:
+        if kind == " ":
+            b, p = next(ctx_no)
+            lines.append(t)
+            real.append(b if side == "pre" else p)
+        elif kind == keep:
+            lines.append(t)
+            real.append(next(base_no) if side == "pre" else next(new_no))
+            changed.add(len(lines))
+        else:
+            next(base_no if kind == "-" else new_no)
+    unopened, unclosed, in_comment, depth = _brace_depths(lines)
+    # both sides start at the same place: take the deeper estimate for both
+    depth = max(depth, _brace_depths(_side_lines(h, "post" if side == "pre" else "pre"))[3])
+    head: list[str] = []
+    opener = ""
+    if in_comment:
+        head.append("/*")
+    if depth:
+        fn = cparse.name_from_section(h.section)
+        st = "" if fn else cparse.struct_from_section(h.section)
+        if fn:
+            opener, first = "function", f"void {fn}(void) {{"
+        elif st:
+            opener, first = "struct", f"struct {st} {{"
+        else:
+            opener, first = "unknown", f"void {UNKNOWN_BLOCK}(void) {{"
+        # blocks inside a struct are member structs or unions: their members are the struct's
+        head += [first] + ["struct {" if opener == "struct" else "{"] * (depth - 1)
+    unclosed += depth - unopened
+    tail = ["};"] * unclosed
+    src = "\n".join(head + lines + tail) + "\n"
+    return Image(h.path, src.encode("utf-8", "replace"),
+                 [None] * len(head) + real + [None] * len(tail),
+                 {c + len(head) for c in changed}, False, opener)
+
+
+def images(f: FileDiff, read_base: Callable[[str], bytes | None] | None,
+           read_patched: Callable[[str], bytes | None] | None) -> list[tuple[Image, Image]]:
+    """(pre, post) images of one C file's change: the whole file before and after the patch when
+    there are trees, else one pair per hunk built from the hunk and its context."""
+    if read_base is not None or read_patched is not None:
+        old = (read_base(f.path) if read_base and not f.is_added else None) or b""
+        new = (read_patched(f.path) if read_patched and not f.is_removed else None) or b""
+        rem = {ln for h in f.hunks for ln, _t in h.removed}
+        add = {ln for h in f.hunks for ln, _t in h.added}
+        return [(Image(f.path, old, list(range(1, old.count(b"\n") + 2)), rem, True),
+                 Image(f.path, new, list(range(1, new.count(b"\n") + 2)), add, True))]
+    return [(_hunk_image(h, "pre"), _hunk_image(h, "post")) for h in f.hunks]

@@ -23,6 +23,9 @@ class Rule(Protocol):
 
     def check(self, ctx: "Context") -> Iterable[Finding]: ...
 
+    # Optional: `grep_words(ctx) -> Iterable[str]`, the words the rule will `grep_word` in the
+    # tree for this patch; the engine finds them all in one pass before any rule runs.
+
 
 @dataclass
 class Context:
@@ -81,6 +84,7 @@ def rule_doc(rule: Rule) -> str:
 def run_rules(rules: list[Rule], contexts: list[Context]) -> tuple[list[Finding], list[Skipped]]:
     findings: list[Finding] = []
     skipped: list[Skipped] = []
+    _prefetch(rules, contexts)
     for ctx in contexts:
         for rule in rules:
             ctx.side = "patched"
@@ -96,3 +100,17 @@ def run_rules(rules: list[Rule], contexts: list[Context]) -> tuple[list[Finding]
                 findings.append(f)
         skipped.extend(ctx.skipped)
     return findings, skipped
+
+
+def _prefetch(rules: list[Rule], contexts: list[Context]) -> None:
+    """One grep of the base for every word any rule will ask about (the views share it)."""
+    words: set[str] = set()
+    for ctx in contexts:
+        if ctx.base is None:
+            continue
+        for rule in rules:
+            ask = getattr(rule, "grep_words", None)
+            if ask is not None:
+                words.update(ask(ctx))
+    if words:
+        next(c.base for c in contexts if c.base is not None).prefetch(words)

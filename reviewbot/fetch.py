@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import urllib.error
-import urllib.parse
-import urllib.request
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -128,34 +125,28 @@ def fetch_thread(target: str | None, mbox: str | None = None, inbox: str | None 
     b4.setup_config(argparse.Namespace(config={f"b4.{k}": v for k, v in config.items()}))
     if inbox:   # setup_config merges; make sure the given inbox wins over git config
         b4.get_main_config().update(config)
-    where = b4.get_main_config().get("midmask", "lore")
+    mask = str(b4.get_main_config().get("midmask") or "https://lore.kernel.org/all/%s")
+    where = mask.replace("%s", msgid) if "%s" in mask else mask.rstrip("/") + "/" + msgid
     try:
         msgs = b4.get_pi_thread_by_msgid(msgid, nocache=True, quiet=True)
     except Exception as exc:   # b4/liblore raise many kinds; one line is what the user gets
-        raise ReviewbotError(msgid, f"fetch from {where} failed: {exc}") from None
+        problem = _unreachable(where)
+        raise ReviewbotError(msgid, problem or f"fetch from {where} failed: {exc}") from None
     if not msgs:
-        url = where.replace("%s", urllib.parse.quote(msgid, safe="@.-~!$&'()*+,;=:_")) \
-            if "%s" in where else where
-        unreachable = _unreachable(url)
-        if unreachable:
-            raise ReviewbotError(url, f"could not be reached: {unreachable}")
-        raise ReviewbotError(msgid, f"message not found at {url}")
+        raise ReviewbotError(msgid, _unreachable(where) or f"message not found at {where}")
     return msgid, msgs
 
 
-def _unreachable(url: str) -> str:
-    """Why `url` cannot be reached at all ('' when a server answered, even with an error):
-    b4 says only 'not found' whatever happened."""
-    if not url.startswith(("http://", "https://")):
-        return ""
+def _unreachable(url: str) -> str | None:
+    """'the archive ... could not be reached' when nothing answers at `url`'s host; None when
+    it answers (with anything, even 404)."""
+    import requests
     try:
-        urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=15).close()
-    except urllib.error.HTTPError:
-        return ""
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return str(getattr(reason, "strerror", None) or reason)
-    return ""
+        requests.head(url, timeout=10, allow_redirects=False)
+    except requests.RequestException as exc:
+        kind = type(exc).__name__
+        return f"the archive could not be reached at {url} ({kind})"
+    return None
 
 
 def offline_from_env() -> bool:

@@ -11,6 +11,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 SEVERITIES = ("error", "warning", "info")
+# The one severity vocabulary, and what each consumer calls it (README "Severity").
+LABELS = {"error": "ERROR", "warning": "WARNING", "info": "INFO"}       # text and terse
+SARIF_LEVELS = {"error": "error", "warning": "warning", "info": "note"}  # SARIF has no "info"
+B4_STATUS = {"error": "fail", "warning": "warn", "info": "warn"}        # b4 check protocol
+
+# Exit status of `review` (and `checklist`); README "Exit status".
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_NOT_APPLIED = 0, 1, 2, 3
+
+
+def failing(findings: list["Finding"]) -> bool:
+    """A warning or an error among them: what makes a run exit 1 (info never does)."""
+    return any(f.severity in ("warning", "error") for f in findings)
 SITE_STATUSES = ("set", "implicitly zero", "not set before escape", "producer", "consumer",
                  "documentation", "name table")
 
@@ -45,6 +57,8 @@ class Finding:
     simulation: dict[str, Any] | None = None
     fix: str | None = None
     patch_index: int = 0            # n of n/m, set by the engine for ordering; not serialised
+    patch_line: int | None = None   # line of the patch mail's body showing `line` (checkpatch #N)
+    code: str = ""                  # the line at file:line; '+' first if the patch adds it
 
     def __post_init__(self):
         if self.severity not in SEVERITIES:
@@ -73,6 +87,10 @@ class Finding:
             d["simulation"] = self.simulation
         if self.fix is not None:
             d["fix"] = self.fix
+        if self.patch_line is not None:
+            d["patch_line"] = self.patch_line
+        if self.code:
+            d["code"] = self.code
         return d
 
     @classmethod
@@ -81,7 +99,8 @@ class Finding:
                    line=d["line"], function=d["function"], message=d["message"],
                    introduced=d["introduced"], sites=[Site(**s) for s in d.get("sites", [])],
                    key=d.get("key", ""), details=d.get("details", {}),
-                   simulation=d.get("simulation"), fix=d.get("fix"))
+                   simulation=d.get("simulation"), fix=d.get("fix"),
+                   patch_line=d.get("patch_line"), code=d.get("code", ""))
 
 
 @dataclass(frozen=True)
@@ -115,6 +134,41 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     applied: bool = False
+    already_applied: bool = False   # every hunk of the series reverse-applies to the base
+    tree_given: bool = False        # a tree was asked for (not --no-tree)
+
+    @property
+    def not_applied(self) -> bool:
+        """A tree was there but the series was applied to none: no whole-tree check ran."""
+        return self.tree_given and not self.applied
+
+    def exit_status(self) -> int:
+        """1 with a warning or an error (info never fails a run, as checkpatch's CHECK lines
+        do not); 3 when nothing was applied (it must not pass a CI gate); else 0."""
+        if failing(self.findings):
+            return EXIT_FINDINGS
+        return EXIT_NOT_APPLIED if self.not_applied else EXIT_CLEAN
+
+    def summary(self) -> str:
+        """One line: counts by severity, and what was not checked when nothing applied."""
+        counts = {s: sum(1 for f in self.findings if f.severity == s) for s in SEVERITIES}
+        intro = sum(1 for f in self.findings if f.introduced)
+        line = (f"total: {counts['error']} errors, {counts['warning']} warnings, "
+                f"{counts['info']} info; {intro} introduced, "
+                f"{len(self.findings) - intro} pre-existing")
+        if self.already_applied and self.applied:
+            line += f"; ALREADY APPLIED: the tree already has the series; reviewed against " \
+                    f"{self.base[:12]}, the tree before it"
+        elif self.already_applied:
+            line += "; ALREADY APPLIED: the tree already has the series (every hunk " \
+                    "reverse-applies); not reviewed as new"
+        elif self.not_applied:
+            why = next((s.reason for s in self.skipped if s.check == "apply"),
+                       "no kernel tree was found")
+            line += f"; NOT APPLIED: {why}; whole-tree checks skipped"
+        elif not self.findings:
+            line += "; no findings"
+        return line
 
     def sorted(self) -> "Report":
         self.findings.sort(key=Finding.sort_key)
@@ -127,7 +181,8 @@ class Report:
             "version": 1,
             "series": {"subject": self.series_subject, "msgid": self.series_msgid,
                        "revision": self.revision, "base": self.base, "mode": self.mode,
-                       "applied": self.applied,
+                       "applied": self.applied, "already_applied": self.already_applied,
+                       "not_applied": self.not_applied,
                        "patches": [asdict(p) for p in self.patches]},
             "findings": [f.to_dict() for f in self.findings],
             "skipped": [asdict(s) for s in self.skipped],
@@ -142,5 +197,7 @@ class Report:
         return cls(series_subject=s["subject"], series_msgid=s["msgid"], revision=s["revision"],
                    patches=[PatchInfo(**p) for p in s["patches"]], base=s["base"], mode=s["mode"],
                    applied=s.get("applied", False),
+                   already_applied=s.get("already_applied", False),
+                   tree_given=s.get("applied", False) or s.get("not_applied", False),
                    findings=[Finding.from_dict(f) for f in d["findings"]],
                    skipped=[Skipped(**k) for k in d["skipped"]])

@@ -1,8 +1,17 @@
 """`reviewbot review`: fetch a series, apply it to a tree in a throw-away index, run the rules and
-the simulator, and print the findings (text, JSON or SARIF). Exit 0: none, 1: findings, 2: error.
+the simulator, and print the findings (text, terse, JSON or SARIF).
+
+Exit status: 0 none or only info, 1 warnings or errors, 2 error, 3 no warning or error but the
+series was applied to no tree (it did not apply, or the tree already has it), so the whole-tree
+checks did not run.
 
 Options may also come from git config: reviewbot.tree, reviewbot.base, reviewbot.inbox,
-reviewbot.format, reviewbot.rules."""
+reviewbot.format, reviewbot.rules, reviewbot.trace.
+
+As b4's check command (`b4 am --check`, `b4 prep --check`):
+  git config b4.am-perpatch-check-cmd "reviewbot review --mbox - --format terse"
+  git config b4.prep-perpatch-check-cmd "reviewbot review --mbox - --format terse"
+"""
 from __future__ import annotations
 
 import re
@@ -11,24 +20,26 @@ import tempfile
 from email.message import EmailMessage
 from pathlib import Path
 
-from reviewbot import config
+from reviewbot import config, progress
 from reviewbot.diff import PatchDiff, map_functions, parse_patch
 from reviewbot.engine import Context, load_rules, run_rules
 from reviewbot.errors import ReviewbotError
+from reviewbot.evidence import locate
 from reviewbot.fetch import fetch_thread
 from reviewbot.findings import PatchInfo, Report, Skipped
 from reviewbot.series import Series, parse_series
 from reviewbot.tree import Repo, TreeView
 
 GIT_KEYS = {"tree": "tree", "base": "base", "inbox": "inbox", "format": "format",
-            "rules": "rules"}
+            "rules": "rules", "trace": "trace"}
+FORMATS = ("text", "terse", "json", "sarif")
 
 
 def add_arguments(p) -> None:
     p.add_argument("msgid", nargs="?", help="message-id or lore URL of any message of the series")
     src = p.add_argument_group("where the thread comes from")
     src.add_argument("--mbox", metavar="PATH", help="read the thread from a local mbox file or "
-                     "maildir (no network)")
+                     "maildir, or '-' for one message or mbox on stdin (no network)")
     src.add_argument("--inbox", metavar="URL", help="public-inbox to fetch from, e.g. "
                      "https://lore.kernel.org/linux-mm/ (default: b4.midmask, i.e. lore)")
     src.add_argument("--bundled", nargs="?", const="cow", metavar="NAME",
@@ -45,8 +56,12 @@ def add_arguments(p) -> None:
     out = p.add_argument_group("what runs and what is printed")
     out.add_argument("--rules", metavar="ID,...", help="run only these rules")
     out.add_argument("--no-simulate", action="store_true", help="do not run the simulator")
-    out.add_argument("--format", choices=("text", "json", "sarif"), default=None,
-                     help="output format (default text)")
+    out.add_argument("--format", choices=FORMATS, default=None,
+                     help="output format (default text); terse: one line a finding, "
+                          "FILE:LINE: SEVERITY:RULE: message, like checkpatch --terse")
+    out.add_argument("--trace", choices=("terse", "full"), default=None,
+                     help="counterexample traces in text output: the steps that matter "
+                          "(default) or every step")
 
 
 def run(args) -> int:
@@ -57,10 +72,13 @@ def run(args) -> int:
     elif fmt == "sarif":
         from reviewbot.render.sarif import render_sarif
         sys.stdout.write(render_sarif(report))
+    elif fmt == "terse":
+        from reviewbot.render.text import render_terse
+        sys.stdout.write(render_terse(report))
     else:
         from reviewbot.render.text import render_text
-        sys.stdout.write(render_text(report))
-    return 1 if report.findings else 0
+        sys.stdout.write(render_text(report, trace=args.trace or "terse"))
+    return report.exit_status()
 
 
 def build_report(args) -> Report:
@@ -71,8 +89,17 @@ def build_report(args) -> Report:
 def review_with_mail(args) -> tuple[Report, dict[str, EmailMessage]]:
     """build_report, plus the fetched messages by message-id, for renderers that quote them."""
     config.apply_git_config(args, GIT_KEYS, cwd=args.tree or None)
+    if getattr(args, "format", None) and args.format not in FORMATS:
+        raise ReviewbotError("--format", f"invalid value {args.format!r}")
     with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
         mbox, tree_dir = args.mbox, args.tree
+        from_stdin = mbox == "-"
+        if from_stdin:     # b4's check commands pipe one patch mail at a time
+            mbox = str(Path(tmp) / "stdin.mbox")
+            data = sys.stdin.buffer.read()
+            if not data.strip():
+                raise ReviewbotError("stdin", "no message given (--mbox -)")
+            Path(mbox).write_bytes(data)
         if args.bundled:
             from reviewbot import corpus
             names = corpus.list_threads()
@@ -85,7 +112,7 @@ def review_with_mail(args) -> tuple[Report, dict[str, EmailMessage]]:
                 corpus.build_tree_repo(Path(tree_dir))
         target = args.msgid
         _msgid, messages = fetch_thread(target, mbox=mbox, inbox=args.inbox)
-        where = target or mbox or "thread"
+        where = target or ("stdin" if from_stdin else mbox) or "thread"
         series = parse_series(messages, revision=args.revision, where=where,
                               allow_incomplete=True)
         repo = None
@@ -94,7 +121,7 @@ def review_with_mail(args) -> tuple[Report, dict[str, EmailMessage]]:
                 repo = Repo(tree_dir)
             else:
                 repo = _cwd_repo()
-        if repo is not None and not series.complete:
+        if repo is not None and not series.complete and not from_stdin:
             have = {p.index for p in series.patches}
             gone = ", ".join(f"{i}/{series.total}" for i in range(1, series.total + 1)
                              if i not in have)
@@ -106,6 +133,7 @@ def review_with_mail(args) -> tuple[Report, dict[str, EmailMessage]]:
         if repo is None and not args.no_tree:
             report.skipped.append(Skipped("tree", "no kernel tree: the current directory is not "
                                           "a git checkout and no --tree was given"))
+            report.tree_given = True     # a tree was wanted and none was found: not a pass
         mails: dict[str, EmailMessage] = {}
         for m in messages:
             mid = str(m.get("Message-ID", "")).strip().strip("<>")
@@ -142,13 +170,36 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
     base_view = patched_view = None
     per_patch: list[tuple[TreeView | None, TreeView | None]] = [(None, None)] * len(diffs)
     base = ""
-    applied = False
+    applied = already = False
     if repo is not None:
         base = _choose_base(repo, series, base_rev, skipped)
         base_view = TreeView(repo, base, label="base")
-        results = repo.apply_series(base, [(p.msgid, p.index, p.body, d.paths)
-                                           for p, d in zip(series.patches, diffs)])
-        failed = next((r for r in results if not r.ok), None)
+        results: list = []
+        failed = None
+        if reverse_applies(repo, base, series.patches, diffs):
+            # --3way would happily "apply" a change the tree already has: check first
+            already = True
+            commits = commits_of(repo, base, series.patches, diffs)
+            parent = repo.resolve(commits[0] + "^") if commits else None
+            if parent:
+                # the tree has it as commits (a b4 prep branch, a merged series): review the
+                # change against the tree just before it, and say so
+                skipped.append(Skipped("apply", f"the tree at {base[:12]} already contains "
+                                       "the series (every hunk reverse-applies), as "
+                                       + ", ".join(c[:12] for c in commits)
+                                       + f"; reviewed against {parent[:12]}, the tree before it"))
+                base = parent
+                base_view = TreeView(repo, base, label="base")
+            else:
+                skipped.append(Skipped("apply", f"the tree at {base[:12]} already contains "
+                                       "the series: every hunk reverse-applies; it is not "
+                                       "reviewed as new"))
+                failed = True
+        if failed is None:
+            with progress.step("applying the series"):
+                results = repo.apply_series(base, [(p.msgid, p.index, p.body, d.paths)
+                                                   for p, d in zip(series.patches, diffs)])
+            failed = next((r for r in results if not r.ok), None)
         if failed is None:
             applied = True
             views = [base_view]
@@ -157,11 +208,13 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
             per_patch = [(views[i], views[i + 1]) for i in range(len(diffs))]
             patched_view = views[-1]
         else:
-            d = diffs[[p.msgid for p in series.patches].index(failed.msgid)]
-            skipped.append(Skipped("apply", describe_apply_failure(d, failed.error),
-                                   failed.msgid))
-            skipped.append(Skipped("whole-tree checks", "the series does not apply to "
-                                   f"{base[:12]}; only checks on the diff and the base ran"))
+            if failed is not True:
+                d = diffs[[p.msgid for p in series.patches].index(failed.msgid)]
+                skipped.append(Skipped("apply", describe_apply_failure(d, failed.error),
+                                       failed.msgid))
+            skipped.append(Skipped("whole-tree checks", "the series " + (
+                "is already in" if already else "does not apply to") +
+                f" {base[:12]}; only checks on the diff and the base ran"))
     else:
         skipped.append(Skipped("whole-tree checks", "no tree: diff-only mode"))
     touched: set[tuple[str, str]] = set()
@@ -175,13 +228,17 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
                         base=base_view if applied else None, patched=patched_view,
                         before_patch=b, after_patch=a, touched=touched, shared=shared)
                 for p, d, (b, a) in zip(series.patches, diffs, per_patch)]
-    findings, rule_skips = run_rules(rules, contexts)
+    with progress.step("indexing the tree and running the rules"):
+        findings, rule_skips = run_rules(rules, contexts)
     skipped.extend(rule_skips)
     if simulate:
         from reviewbot.simlink import attach_simulation
-        skipped.extend(attach_simulation(findings, patched_view))
+        with progress.step("simulating the fault path"):
+            skipped.extend(attach_simulation(findings, patched_view))
     else:
         skipped.append(Skipped("simulation", "--no-simulate given"))
+    view = patched_view or base_view
+    locate(findings, {p.msgid: p.body for p in series.patches}, view.read if view else None)
     cover = series.cover
     infos = [PatchInfo(msgid=p.msgid, subject=p.subject, index=p.index, total=p.total,
                        author=p.author, files=d.paths,
@@ -194,7 +251,50 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
     return Report(series_subject=series.subject, series_msgid=series.msgid,
                   revision=series.revision, patches=infos, base=base,
                   mode="tree" if applied else "diff-only", findings=findings,
-                  skipped=skipped, applied=applied).sorted()
+                  skipped=skipped, applied=applied, already_applied=already,
+                  tree_given=repo is not None).sorted()
+
+
+def commits_of(repo: Repo, base: str, patches, diffs, depth: int = 200) -> list[str]:
+    """The commits of `base`'s recent history (the newest `depth` touching the series' files)
+    whose patch-ids are those of the patches, in series order; [] unless every one is found."""
+    paths = sorted({p for d in diffs for p in d.paths})
+    log = repo._git("log", f"-n{depth}", "--format=%H", "-p", "--no-color", base, "--", *paths)
+    if log.returncode != 0:
+        return []
+    ids = repo._git("patch-id", "--stable", stdin=log.stdout)
+    by_pid = {}
+    for line in ids.stdout.decode().splitlines():
+        pid, commit = line.split()[:2]
+        by_pid.setdefault(pid, commit)       # the newest commit with that change
+    found = []
+    for p in patches:
+        r = repo._git("patch-id", "--stable", stdin=p.body.encode("utf-8", "surrogateescape"))
+        pid = r.stdout.decode().split()[:1]
+        if not pid or pid[0] not in by_pid:
+            return []
+        found.append(by_pid[pid[0]])
+    return found
+
+
+def reverse_applies(repo: Repo, base: str, patches, diffs) -> bool:
+    """True when the base already holds the whole series: undoing the patches from the last
+    one back, in a throw-away index of the files they touch, succeeds hunk for hunk."""
+    paths = sorted({p for d in diffs for p in d.paths})
+    if not patches or not paths:
+        return False
+    with tempfile.TemporaryDirectory(prefix="reviewbot-reverse-") as tmp:
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        listing = repo._git("ls-tree", "-r", "--full-tree", base, "--", *paths).stdout
+        if repo._git("update-index", "--add", "--index-info", env=env,
+                     stdin=listing).returncode != 0:
+            return False
+        for p in reversed(patches):
+            r = repo._git("apply", "--cached", "-R", "--whitespace=nowarn", "-", env=env,
+                          stdin=p.body.encode("utf-8", "surrogateescape"))
+            if r.returncode != 0:
+                return False
+    return bool(patches)
 
 
 def check_parseable(d: PatchDiff, after: TreeView) -> None:

@@ -5,59 +5,197 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from reviewbot import cindex
-from reviewbot.diff import is_c
+from reviewbot import cindex, cparse
+from reviewbot.cparse import line_of, text
+from reviewbot.diff import UNKNOWN_BLOCK, images, is_c
 from reviewbot.engine import Context
 from reviewbot.findings import Finding, Site
 
 FLAG = re.compile(r"\bVM_FAULT_[A-Z0-9_]+\b")
-# a definition: `#define VM_FAULT_X ...` (older trees) or an enumerator `VM_FAULT_X = ...`
-DEFINE = re.compile(r"^\s*(?:#\s*define\s+(VM_FAULT_[A-Z0-9_]+)\b|(VM_FAULT_[A-Z0-9_]+)\s*=[^=])")
 DOCS = ("Documentation/filesystems/locking.rst", "Documentation/filesystems/Locking")
 CHECK_TREE = "fault-contract: producers and consumers in the whole tree"
+CHECK_DOCS = "fault-contract: which locking document the tree has"
+# how code uses a bit, by its place in the syntax tree; the first three read it (consumer)
+TESTS = ("tested", "compared", "masked")
 
 
-def _norm(line: str) -> str:
-    return " ".join(line.split())
+def bit_role(node) -> str:
+    """How one use of a bit acts: 'tested' (with & or as a condition), 'compared' (==, !=,
+    case), 'masked' (cleared with ~), 'returned', 'or-ed' (into a result), 'assigned',
+    'passed' (an argument), or 'other'."""
+    n = node
+    while n.parent is not None:
+        p = n.parent
+        t = p.type
+        if t == "binary_expression":
+            op = text(p.child_by_field_name("operator"))
+            if op == "&":
+                return "tested"
+            if op in ("==", "!="):
+                return "compared"
+            if op in ("&&", "||"):
+                return "tested"
+            if op != "|":
+                return "other"
+        elif t == "unary_expression":
+            op = text(p.child_by_field_name("operator"))
+            return "masked" if op == "~" else "tested" if op == "!" else "other"
+        elif t == "assignment_expression":
+            op = text(p.child_by_field_name("operator"))
+            return {"|=": "or-ed", "&=": "masked", "=": "assigned"}.get(op, "other")
+        elif t == "return_statement":
+            return "returned"
+        elif t == "case_statement":
+            return "compared"
+        elif t in ("if_statement", "while_statement", "do_statement"):
+            return "tested"
+        elif t == "conditional_expression":
+            if n == p.child_by_field_name("condition"):
+                return "tested"
+        elif t in ("init_declarator", "initializer_pair", "initializer_list"):
+            return "assigned"
+        elif t == "argument_list":
+            call = p.parent
+            fn = text(call.child_by_field_name("function")) if call is not None else ""
+            if fn not in ("unlikely", "likely", "WARN_ON", "WARN_ON_ONCE", "BUG_ON"):
+                return "passed"
+        elif t in ("expression_statement", "compound_statement", "function_definition",
+                   "translation_unit", "ERROR"):
+            return "other"
+        n = p
+    return "other"
+
+
+def status_of(role: str) -> str:
+    return "consumer" if role in TESTS else "producer"
+
+
+def bit_uses(src: bytes, flag: str | None = None):
+    """(flag, function, role, line) for every use of a VM_FAULT_* bit (or of `flag`) in code;
+    definitions and name tables are in `bit_definitions`."""
+    stack = [cparse.parse(src).root_node]
+    while stack:
+        node = stack.pop()
+        if node.type in ("preproc_def", "preproc_function_def", "enumerator"):
+            continue
+        if node.type == "identifier":
+            name = text(node)
+            if (name == flag) if flag else FLAG.fullmatch(name):
+                yield name, cindex.enclosing_function(node), bit_role(node), line_of(node)
+            continue
+        stack.extend(node.named_children)
+
+
+def bit_definitions(src: bytes) -> dict[str, tuple[str, int, int]]:
+    """VM_FAULT_* name -> (its value, spaces normalised; first and last src line)."""
+    out = {}
+    for node in cindex.walk(cparse.parse(src).root_node):
+        if node.type in ("preproc_def", "enumerator"):
+            name = node.child_by_field_name("name")
+            if name is not None and FLAG.fullmatch(text(name)):
+                val = node.child_by_field_name("value")
+                out[text(name)] = (" ".join(text(val).split()) if val is not None else "",
+                                   line_of(node), node.end_point[0] + 1)
+    return out
+
+
+def flag_roles(src: bytes, path: str, flag: str) -> list[tuple[int, str, str]]:
+    """(line, function, status) for every use of `flag` in one C file, status one of
+    'definition', 'name table', 'consumer', 'producer'."""
+    out = [(ln, fn, status_of(role)) for _f, fn, role, ln in bit_uses(src, flag)]
+    for node in cindex.walk(cparse.parse(src).root_node):
+        if node.type in ("preproc_def", "preproc_function_def"):
+            name, val = node.child_by_field_name("name"), node.child_by_field_name("value")
+            if name is not None and text(name) == flag:
+                out.append((line_of(node), "", "definition"))
+            elif val is not None and re.search(r"\b" + flag + r"\b", text(val)):
+                role = "name table" if '"' in text(val) else "definition"
+                out += [(line_of(val) + i, "", role) for i, ln in
+                        enumerate(text(val).splitlines()) if re.search(r"\b" + flag + r"\b", ln)]
+        elif node.type == "enumerator" and text(node.child_by_field_name("name")) == flag:
+            out.append((line_of(node), "", "definition"))
+    return sorted(set(out))
+
+
+def _fn_name(fn: str) -> str:
+    return "" if fn == UNKNOWN_BLOCK else fn
+
+
+def _where(fn: str, path: str) -> str:
+    return f"{fn}()" if fn else path
+
+
+def _changed_functions(img) -> dict[str, int]:
+    """Functions of an image holding a changed line -> their first file line."""
+    out = {}
+    for f in cparse.functions(img.src):
+        if any(f.start <= c <= f.end for c in img.changed):
+            out.setdefault(f.name, img.file_line(f.start) or img.file_line(min(
+                c for c in img.changed if f.start <= c <= f.end)))
+    return out
 
 
 def contract_changes(ctx: Context) -> dict[str, list[tuple[int, str, str, int, str]]]:
     """flag -> [(rank, reason, file, line, function)], best evidence first, for the bits this
-    patch changes the meaning of."""
+    patch changes the meaning of. Read from the parsed pre- and post-image of every change:
+    a definition whose value changes, a function whose set of tests of a bit changes (a
+    reflowed condition or a bit only returned changes nothing), and a changelog that gives a
+    bit a new meaning while the patch changes a function using it."""
     out: dict[str, list[tuple[int, str, str, int, str]]] = {}
     changelog_flags = meaning_flags(ctx.patch.changelog)
-    for h in ctx.diff.hunks():
-        fn = h.functions[0] if h.functions else ""
-        removed = {_norm(t) for _l, t in h.removed}
-        added = {_norm(t) for _l, t in h.added}
-        for ln, t in h.added + h.removed:
-            m = DEFINE.match(t)
-            if m:
-                out.setdefault(m.group(1) or m.group(2), []).append(
-                    (0, "its definition changes", h.path, ln, ""))
-        # a test of a bit that is new, not just moved or re-indented: callers act differently
-        for ln, t in h.added:
-            if _norm(t) not in removed and not DEFINE.match(t):
-                for flag in _tested(t):
+    before = ctx.before_patch.read if ctx.before_patch is not None else None
+    after = ctx.after_patch.read if ctx.after_patch is not None else None
+    tests: dict[tuple[str, str], list[set]] = {}     # (file, function) -> [pre, post] tests
+    where: dict[tuple[str, str], int] = {}
+    uses: dict[tuple[str, str], dict[str, bool]] = {}  # flag -> used on a changed line?
+    for f in ctx.diff.files:
+        if not is_c(f.path):
+            continue
+        for pre, post in images(f, before, after):
+            old_d, new_d = bit_definitions(pre.src), bit_definitions(post.src)
+            for flag in sorted(set(old_d) | set(new_d)):
+                o, n = old_d.get(flag), new_d.get(flag)
+                touched = (o is not None and any(o[1] <= c <= o[2] for c in pre.changed)) or \
+                    (n is not None and any(n[1] <= c <= n[2] for c in post.changed))
+                line = post.file_line(n[1]) if n else 0
+                if touched and (o is None or n is None or o[0] != n[0]):
+                    out.setdefault(flag, []).append((0, "its definition changes", f.path, line, ""))
+                elif touched and flag in changelog_flags:
                     out.setdefault(flag, []).append(
-                        (1, f"a new test of it in {fn or h.path}()", h.path, ln, fn))
-        for ln, t in h.removed:
-            if _norm(t) not in added and not DEFINE.match(t):
-                for flag in _tested(t):
-                    out.setdefault(flag, []).append(
-                        (1, f"a test of it removed from {fn or h.path}()", h.path,
-                         h.target_start, fn))
-        # the changelog gives a bit a new meaning and the patch changes code acting on it
-        in_hunk = {flag for _k, t in h.lines for flag in FLAG.findall(t)}
-        in_fn: set[str] = set()
-        if ctx.after_patch is not None and h.functions and is_c(h.path):
-            src = ctx.after_patch.read(h.path) or b""
-            in_fn = {flag for flag, fn2, _r in _roles_any(src, h.path) if fn2 in h.functions}
-        for flag in sorted(changelog_flags & (in_hunk | in_fn)):
+                        (0, "the changelog gives it a new meaning and the patch edits its "
+                            "definition", f.path, line, ""))
+            pre_fns, post_fns = _changed_functions(pre), _changed_functions(post)
+            fns = set(pre_fns) | set(post_fns)    # changed on either side: compare both
+            for name in fns:
+                key = (f.path, _fn_name(name))
+                tests.setdefault(key, [set(), set()])
+                where.setdefault(key, post_fns.get(name) or pre_fns.get(name, 0))
+            for side, img in ((0, pre), (1, post)):
+                for flag, fn, role, ln in bit_uses(img.src):
+                    if fn in fns:
+                        key = (f.path, _fn_name(fn))
+                        if role in TESTS:
+                            tests[key][side].add((flag, role))
+                        u = uses.setdefault(key, {})
+                        u[flag] = u.get(flag, False) or ln in img.changed
+    added = {(k, t) for k, (a, b) in tests.items() for t in b - a}
+    removed = {(k, t) for k, (a, b) in tests.items() for t in a - b}
+    moved = {t for _k, t in added} & {t for _k, t in removed}   # into a helper, out of another
+    for (path, fn), (flag, role) in sorted(added | removed):
+        if (flag, role) in moved:
+            continue
+        what = "a new test" if ((path, fn), (flag, role)) in added else "a test"
+        how = {"tested": "", "compared": " (compared)", "masked": " (masked off)"}[role]
+        tail = "" if what == "a new test" else " removed"
+        out.setdefault(flag, []).append(
+            (1, f"{what} of it{how}{tail} in {_where(fn, path)}", path, where.get((path, fn), 0),
+             fn))
+    for (path, fn), flags in sorted(uses.items()):
+        for flag in sorted(changelog_flags & set(flags)):
             if fn:
                 out.setdefault(flag, []).append(
-                    (2 if flag in in_hunk else 3, f"the changelog gives it a new meaning and "
-                     f"{fn}() handles it", h.path, h.first_line, fn))
+                    (2 if flags[flag] else 3, f"the changelog gives it a new meaning and "
+                     f"{fn}() handles it", path, where.get((path, fn), 0), fn))
     return {flag: sorted(set(r)) for flag, r in out.items()}
 
 
@@ -81,36 +219,12 @@ def meaning_flags(changelog: str) -> set[str]:
     return out
 
 
-def _tested(line: str) -> list[str]:
-    """The VM_FAULT_* bits one line of C tests (consumer role), by parsing it in a function."""
-    flags = sorted(set(FLAG.findall(line)))
-    if not flags:
-        return []
-    src = ("int __rb_probe(void)\n{\n" + line + "\n}\n").encode()
-    return [f for f in flags
-            if any(r == "consumer" for _l, _fn, r in cindex.flag_roles(src, "-", f))]
-
-
-def _roles_any(src: bytes, path: str):
-    """(flag, function, role) for every VM_FAULT_* identifier in a file."""
-    found = set(FLAG.findall(src.decode("utf-8", "replace")))
-    for flag in sorted(found):
-        for _ln, fn, role in cindex.flag_roles(src, path, flag):
-            yield flag, fn, role
-
-
-def _doc_updated(ctx: Context, flag: str) -> bool:
-    for pd in ctx.diffs:
-        for f in pd.files:
-            if f.path in DOCS:
-                return True
-            for h in f.hunks:
-                inside = "struct vm_fault" in h.section or any(
-                    "struct vm_fault {" in t for _k, t in h.lines)
-                if inside and any(flag in t and ("/*" in t or t.lstrip().startswith("*"))
-                                  for _l, t in h.added):
-                    return True
-    return False
+def _changes(ctx: Context) -> dict[str, list[tuple[int, str, str, int, str]]]:
+    """contract_changes, once a patch: the engine asks for the words before the check runs."""
+    key = ("fault-contract:changes", ctx.patch.msgid)
+    if key not in ctx.shared:
+        ctx.shared[key] = contract_changes(ctx)
+    return ctx.shared[key]
 
 
 class FaultContract:
@@ -119,10 +233,13 @@ class FaultContract:
     severity = "warning"
     summary = "changing the meaning of a VM_FAULT_* bit touches every producer and consumer"
 
+    def grep_words(self, ctx: Context) -> set[str]:
+        return set(_changes(ctx))
+
     def check(self, ctx: Context) -> Iterable[Finding]:
         if ctx.side == "base":
             return   # the change is the patch itself: nothing in the base to compare with
-        changes = contract_changes(ctx)
+        changes = _changes(ctx)
         for flag in sorted(changes):
             reasons = changes[flag]
             _rank, _why, file, line, fn = reasons[0]
@@ -149,22 +266,25 @@ class FaultContract:
                 details={"flag": flag, "reasons": list(dict.fromkeys(r for _k, r, *_x in reasons)),
                          "untouched_consumers": untouched_c})
             first = ("fault-contract:documentation", flag)
-            if not _doc_updated(ctx, flag) and ctx.shared.setdefault(first, ctx.patch.msgid) \
-                    == ctx.patch.msgid:
-                doc = next((d for d in DOCS if ctx.tree is not None and ctx.tree.exists(d)),
-                           DOCS[0])
-                dline = 0
-                if ctx.tree is not None:
-                    data = (ctx.tree.read(doc) or b"").decode("utf-8", "replace").splitlines()
-                    dline = next((i for i, t in enumerate(data, 1) if "->fault" in t or
-                                  "fault:" in t), 0)
-                yield Finding(
-                    rule=self.id, severity=self.severity, patch=ctx.patch.msgid, file=doc,
-                    line=dline, function="",
-                    message=f"the meaning of {flag} changes but neither {doc} nor the "
-                            f"comments on struct vm_fault are updated",
-                    key=f"{flag}:documentation",
-                    details={"flag": flag, "documents": list(DOCS)})
+            if _doc_updated(ctx, flag) or ctx.shared.setdefault(first, ctx.patch.msgid) \
+                    != ctx.patch.msgid:
+                continue
+            doc, assumed = _locking_doc(ctx)
+            if doc is None:
+                ctx.skip(CHECK_DOCS, f"the tree has none of {', '.join(DOCS)}")
+                continue
+            dline = 0
+            if ctx.tree is not None:
+                data = (ctx.tree.read(doc) or b"").decode("utf-8", "replace").splitlines()
+                dline = next((i for i, t in enumerate(data, 1) if "->fault" in t or
+                              "fault:" in t), 0)
+            yield Finding(
+                rule=self.id, severity=self.severity, patch=ctx.patch.msgid, file=doc,
+                line=dline, function="",
+                message=f"the meaning of {flag} changes but neither {doc}{assumed} nor the "
+                        f"comments on struct vm_fault are updated",
+                key=f"{flag}:documentation",
+                details={"flag": flag, "documents": [doc]})
 
     def _tree_sites(self, ctx: Context, flag: str) -> list[Site]:
         tree = ctx.tree
@@ -175,7 +295,7 @@ class FaultContract:
         for path in sorted(by_file):
             if is_c(path):
                 src = tree.read(path) or b""
-                for ln, fn, role in cindex.flag_roles(src, path, flag):
+                for ln, fn, role in flag_roles(src, path, flag):
                     sites.append(Site(path, ln, fn, role, (path, fn) in ctx.touched
                                       if fn else _file_touched(ctx, path)))
             elif path.startswith("Documentation/"):
@@ -184,17 +304,59 @@ class FaultContract:
         return sites
 
     def _diff_sites(self, ctx: Context, flag: str) -> list[Site]:
+        """No tree: the uses of the bit in the series' changed code and its context."""
         sites = []
         for pd in ctx.diffs:
-            for h in pd.hunks():
-                for ln, t in h.added + [(p, t) for _b, p, t in h.context]:
-                    if flag in FLAG.findall(t):
-                        src = ("int __rb_probe(void)\n{\n" + t + "\n}\n").encode()
-                        roles = [r for _l, _f, r in cindex.flag_roles(src, h.path, flag)] \
-                            or ["producer"]
-                        fn = h.functions[0] if h.functions else ""
-                        sites.append(Site(h.path, ln, fn, roles[0], True, t.strip()))
-        return sites
+            for f in pd.files:
+                if not is_c(f.path):
+                    continue
+                for _pre, post in images(f, None, None):
+                    for _f, fn, role, ln in bit_uses(post.src, flag):
+                        if post.file_line(ln):
+                            sites.append(Site(f.path, post.file_line(ln), _fn_name(fn),
+                                              status_of(role), True, role))
+        return sorted(set(sites), key=lambda s: (s.file, s.line, s.function, s.status))
+
+
+def _locking_doc(ctx: Context) -> tuple[str | None, str]:
+    """The locking document of the tree's era (`Locking` until it became `locking.rst`), and,
+    with no tree, the assumption made about it."""
+    if ctx.tree is not None:
+        return next((d for d in DOCS if ctx.tree.exists(d)), None), ""
+    named = [d for d in DOCS if _file_touched(ctx, d)]
+    if named:
+        return named[0], ""
+    return DOCS[0], f" (or {DOCS[1]} in trees before it was converted to reST; no tree to tell)"
+
+
+def _doc_updated(ctx: Context, flag: str) -> bool:
+    """The series edits the locking document, or a comment in or above struct vm_fault (beside
+    or above an existing member, or its kerneldoc; the comment of a member the series adds
+    counts only when it names the bit), read from the parsed images."""
+    if any(_file_touched(ctx, d) for d in DOCS):
+        return True
+    for pd in ctx.diffs:
+        before = ctx.before_patch.read if pd is ctx.diff and ctx.before_patch else None
+        after = ctx.after_patch.read if pd is ctx.diff and ctx.after_patch else None
+        for f in pd.files:
+            if not is_c(f.path):
+                continue
+            for pre, post in images(f, before, after):
+                old = next((st for st in cindex.structs(pre.src) if st.name == "vm_fault"), None)
+                old_names = {m.name for m in old.members} if old else set()
+                for img in (pre, post):
+                    lines = img.src.decode("utf-8", "replace").splitlines()
+                    for st in cindex.structs(img.src):
+                        if st.name != "vm_fault":
+                            continue
+                        new = [m for m in st.members if m.name not in old_names]
+                        for a, b in st.comments:
+                            if not any(a <= c <= b for c in img.changed):
+                                continue
+                            own = any(a == m.line or b == m.line - 1 for m in new)
+                            if not own or flag in " ".join(lines[a - 1:b]):
+                                return True
+    return False
 
 
 def _file_touched(ctx: Context, path: str) -> bool:

@@ -6,46 +6,130 @@ import difflib
 import re
 from typing import Iterable
 
-from reviewbot import cindex
-from reviewbot.diff import is_c
+from reviewbot import cindex, cparse
+from reviewbot.cparse import line_of, text
+from reviewbot.diff import UNKNOWN_BLOCK, images, is_c
 from reviewbot.engine import Context
 from reviewbot.findings import Finding, Site
+from reviewbot_rules.field_init_flow import VALUE_SETTERS, field_status, is_init_helper
 
 CHECK_TREE = "field-init: construction sites in the whole tree"
+CHECK_STRUCT = "field-init: which struct a member belongs to"
+
+
+def _images(ctx: Context, pd=None):
+    """(pre, post) images of every C file of one patch (this one by default)."""
+    pd = pd or ctx.diff
+    before = ctx.before_patch.read if ctx.before_patch is not None else None
+    after = ctx.after_patch.read if ctx.after_patch is not None else None
+    if pd is not ctx.diff:
+        before = after = None     # another patch of the series: its hunks, as C
+    for f in pd.files:
+        if is_c(f.path):
+            yield from images(f, before, after)
 
 
 def added_members(ctx: Context) -> list[cindex.Member]:
-    """Members the patch declares on added lines, read from the tree right after the patch
-    (or, with no tree, from the hunk text and its `struct x {` header)."""
+    """Members the patch adds: declarations in a parsed struct body after the patch with no
+    declaration of that name (nor a renamed one of the same type) in the same struct before
+    it. The struct comes from the whole file, or with no tree from the hunk and its context;
+    a member declared where neither tells which struct holds it is listed under `skipped`."""
     out: list[cindex.Member] = []
-    for f in ctx.diff.files:
-        if not is_c(f.path):
+    for pre, post in _images(ctx):
+        if not post.changed:
             continue
-        lines = {ln for h in f.hunks for ln, _t in h.added}
-        if not lines:
-            continue
-        src = ctx.after_patch.read(f.path) if ctx.after_patch is not None else None
-        if src is not None:
-            out.extend(cindex.members_at_lines(src, lines, f.path))
-        else:
-            for h in f.hunks:
-                if h.added:
-                    out.extend(cindex.members_from_hunk(h.section, [t for _l, t in h.added],
-                                                        f.path, h.added[0][0]))
+        if post.opener == "unknown":
+            _skip_unknown_block(ctx, post)
+        old = {s.name: s for s in cindex.structs(pre.src)}
+        for st in cindex.structs(post.src):
+            new_decls = [m for m in st.members
+                         if any(m.line <= c <= m.end for c in post.changed)]
+            if not new_decls:
+                continue
+            if not st.name:
+                for m in new_decls:
+                    ctx.skip(CHECK_STRUCT, f"{post.path}:{post.file_line(m.line)}: member "
+                             f"'{m.name}' is declared in a struct the diff does not name")
+                continue
+            before = old.get(st.name)
+            if before is None:
+                continue          # a struct the patch defines: nothing built it before
+            names = {m.name for m in before.members}
+            gone = [m.type for m in before.members
+                    if m.name not in {n.name for n in st.members}]
+            for m in new_decls:
+                if m.name in names:
+                    continue      # a type or comment change of an existing member
+                if m.type in gone:
+                    gone.remove(m.type)   # renamed: its users changed with it
+                    continue
+                out.append(cindex.Member(st.name, m.name, post.path, post.file_line(m.line),
+                                         m.is_pointer))
     return sorted(set(out), key=lambda m: (m.file, m.line, m.name))
 
 
-def _assigned_in_diff(ctx: Context, member: cindex.Member) -> list[Site]:
-    """Diff-only mode: the places the series' added lines set the member."""
-    rx = re.compile(r"(?:\.|->)\s*" + re.escape(member.name) + r"\s*=[^=]")
+def _members(ctx: Context) -> list[cindex.Member]:
+    """added_members, once a patch (its skipped notes too): the engine asks before the check."""
+    key = ("field-init:members", ctx.patch.msgid)
+    if key not in ctx.shared:
+        ctx.shared[key] = added_members(ctx)
+    return ctx.shared[key]
+
+
+def _skip_unknown_block(ctx: Context, post) -> None:
+    """No tree and a hunk inside a block its header does not name: a declaration there may be
+    a struct member, but of which struct cannot be told."""
+    wrapper = next((f.node for f in cparse.functions(post.src) if f.name == UNKNOWN_BLOCK), None)
+    body = wrapper.child_by_field_name("body") if wrapper is not None else None
+    for d in (cindex.walk(body) if body is not None else []):
+        if d.type in ("declaration", "field_declaration") and line_of(d) in post.changed:
+            ctx.skip(CHECK_STRUCT, f"{post.path}:{post.file_line(line_of(d))}: a declaration "
+                     "in a block the hunk does not show (no tree): if it is a struct member, "
+                     "its struct is not known")
+
+
+def _sets_in_diff(ctx: Context, member: cindex.Member) -> list[Site]:
+    """Diff-only mode: where the series' changed code sets the member, read from the parsed
+    post-image of each hunk (assignment, designated initializer, init helper, value setter)."""
     sites = []
     for pd in ctx.diffs:
-        for h in pd.hunks():
-            for ln, t in h.added:
-                if rx.search(t):
-                    fn = h.functions[0] if h.functions else ""
-                    sites.append(Site(h.path, ln, fn, "set", True, t.strip()))
-    return sites
+        for _pre, post in _images(ctx, pd):
+            root = cparse.parse(post.src).root_node
+            for node in cindex.walk(root):
+                ln = line_of(node)
+                if ln not in post.changed:
+                    continue
+                how = _setter(node, member.name)
+                if how:
+                    fn = cindex.enclosing_function(node)
+                    sites.append(Site(post.path, post.file_line(ln), fn, "set", True, how))
+    return sorted(set(sites), key=lambda s: (s.file, s.line, s.function, s.detail))
+
+
+def _setter(node, name: str) -> str:
+    t = node.type
+    if t == "assignment_expression":
+        left = node.child_by_field_name("left")
+        if left.type == "field_expression" and text(left.child_by_field_name("field")) == name:
+            return text(node).split("\n")[0]
+    elif t == "initializer_pair":
+        if any(text(d).lstrip(".") == name for d in node.children_by_field_name("designator")):
+            return text(node).split("\n")[0]
+    elif t == "call_expression":
+        args = node.child_by_field_name("arguments")
+        first = args.named_children[0] if args is not None and args.named_children else None
+        fn = text(node.child_by_field_name("function"))
+        if first is None:
+            return ""
+        target = first.child_by_field_name("argument") if first.type == "pointer_expression" \
+            and text(first).startswith("&") else None
+        if target is not None and is_init_helper(fn):
+            first = target
+        elif fn not in VALUE_SETTERS:
+            return ""
+        if first.type == "field_expression" and text(first.child_by_field_name("field")) == name:
+            return text(node).split("\n")[0]
+    return ""
 
 
 class FieldInit:
@@ -54,8 +138,11 @@ class FieldInit:
     severity = "warning"
     summary = "a new struct member must be set wherever the struct is built"
 
+    def grep_words(self, ctx: Context) -> set[str]:
+        return {m.struct for m in _members(ctx)}
+
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for m in added_members(ctx):
+        for m in _members(ctx):
             if ctx.tree is None:
                 yield from self._diff_only(ctx, m)
             else:
@@ -64,14 +151,15 @@ class FieldInit:
     def _diff_only(self, ctx: Context, m: cindex.Member) -> Iterable[Finding]:
         ctx.skip(CHECK_TREE, f"no kernel tree: struct {m.struct}.{m.name} is not checked "
                              "at sites outside the diff")
-        sites = _assigned_in_diff(ctx, m)
-        where = ", ".join(sorted({f"{s.function}()" for s in sites if s.function})) or "nowhere"
+        sites = _sets_in_diff(ctx, m)
+        where = ", ".join(sorted({f"{s.function}()" for s in sites if s.function}))
+        said = f"the series sets it in {where}" if where else \
+            "the series' changed lines do not set it"
         yield Finding(
             rule=self.id, severity="info", patch=ctx.patch.msgid, file=m.file, line=m.line,
             function="", sites=sites,
-            message=f"adds member '{m.name}' to struct {m.struct}; the series sets it in "
-                    f"{where}; other sites that build a struct {m.struct} were not checked "
-                    f"(no tree)",
+            message=f"adds member '{m.name}' to struct {m.struct}; {said}; other sites that "
+                    f"build a struct {m.struct} were not checked (no tree)",
             key=f"{m.struct}.{m.name}:diff-only",
             details={"struct": m.struct, "member": m.name})
 
@@ -114,7 +202,7 @@ def scan_sites(tree, struct: str, member: str, order: list[str]
         if src is None:
             continue
         for cs in cindex.construction_sites(src, path, struct):
-            status, detail = cindex.field_status(src, cs, member, order)
+            status, detail = field_status(src, cs, member, order)
             sites.append((cs, status, detail, src))
     return sites
 
@@ -146,19 +234,72 @@ def candidate_files(tree, struct: str) -> list[str]:
 
 
 def suggest_fix(src: bytes, cs: cindex.ConstructionSite, m: cindex.Member, detail: str) -> str | None:
-    """A one-line diff that sets the member to NULL/0 right before the object escapes."""
+    """A one-line diff that sets the member to NULL/0 before the object escapes, inserted only
+    at a statement boundary of the block that declares the object (after its last plain
+    `var.x = ...;` there, else right before the statement holding the escape), and kept only
+    when the re-parsed function has the same control flow apart from the new statement."""
     mline = re.search(r"at line (\d+)", detail)
-    if cs.kind != "declaration" or not mline:
+    node = cindex.find_node(src, cs.node_id) if cs.kind == "declaration" and mline else None
+    if node is None:
         return None
     at = int(mline.group(1))
+    decl = node
+    while decl.parent is not None and decl.parent.type != "compound_statement":
+        decl = decl.parent
+    block = decl.parent
+    if block is None:
+        return None
+    stmts = [c for c in block.named_children if c.type != "comment"]
+    idx = next(i for i, c in enumerate(stmts) if c.start_byte == decl.start_byte)
+    esc_i = next((i for i in range(idx + 1, len(stmts))
+                  if line_of(stmts[i]) <= at <= stmts[i].end_point[0] + 1), None)
+    if esc_i is None:
+        return None
+    after = None
+    for st in stmts[idx + 1:esc_i]:
+        if st.type == "expression_statement" and st.named_children and \
+                st.named_children[0].type == "assignment_expression" and \
+                re.fullmatch(re.escape(cs.var) + r"\.\w+", text(
+                    st.named_children[0].child_by_field_name("left"))):
+            after = st
+    if after is None and stmts[esc_i].type == "labeled_statement":
+        after = stmts[esc_i - 1]       # a jump to the label must meet the fix too
+        if after.type != "declaration":
+            return None
     lines = src.decode("utf-8", "replace").splitlines(keepends=True)
-    # after the last plain `var.x = ...;` before the escape, keeping the function's style
-    insert = at - 1
-    for i in range(at - 2, cs.line - 1, -1):
-        if re.match(r"\s*" + re.escape(cs.var) + r"\.\w+\s*=", lines[i]):
-            insert = i + 1
-            break
-    indent = re.match(r"[ \t]*", lines[insert if insert < len(lines) else -1]).group(0) or "\t"
+    if after is not None:
+        insert, like = after.end_point[0] + 1, after
+    else:
+        insert, like = stmts[esc_i].start_point[0], stmts[esc_i]
+    lead = lines[like.start_point[0]][:like.start_point[1]]
+    if lead.strip() or (after is not None and lines[after.end_point[0]][after.end_point[1]:].strip()
+                        not in ("", "\n")):
+        return None                    # not alone on its line: no clean boundary to insert at
     value = "NULL" if m.is_pointer else "0"
-    new = lines[:insert] + [f"{indent}{cs.var}.{m.name} = {value};\n"] + lines[insert:]
+    added = f"{lead}{cs.var}.{m.name} = {value};\n"
+    new = lines[:insert] + [added] + lines[insert:]
+    if not _same_flow(src, "".join(new).encode(), cs.function, insert + 1):
+        return None
     return "".join(difflib.unified_diff(lines, new, f"a/{cs.file}", f"b/{cs.file}", n=3))
+
+
+def _same_flow(old: bytes, new: bytes, function: str, added_line: int) -> bool:
+    """The function re-parsed after the insertion has the same syntax tree as before, apart
+    from one new expression statement directly inside a block."""
+    def shape(src: bytes, skip: int):
+        fn = next((f for f in cparse.functions(src) if f.name == function), None)
+        if fn is None:
+            return None, None
+        out, new_stmt, stack = [], None, [(fn.node, 0)]
+        while stack:
+            n, depth = stack.pop()
+            if n.type == "expression_statement" and line_of(n) == skip:
+                new_stmt = n
+                continue
+            out.append((n.type, depth))
+            stack.extend((c, depth + 1) for c in reversed(n.children))
+        return out, new_stmt
+    before, _ = shape(old, -1)
+    after, stmt = shape(new, added_line)
+    return (before is not None and before == after and stmt is not None
+            and stmt.parent.type == "compound_statement" and not stmt.has_error)

@@ -2,7 +2,6 @@
 `reviewbot: <file or option>: <problem>`, exit 2, nothing on stdout, nothing created."""
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -105,17 +104,6 @@ def test_maildir_with_only_new_or_cur_is_read_and_problems_are_named(tmp_path):
     (md / "new" / "1").write_bytes(b"From: a <a@example.org>\nSubject: hello\n"
                                    b"Message-ID: <x1@example.org>\n\nno patch here\n")
     one_error(rb("review", "--mbox", str(md), "--no-tree"), str(md), "no patch")
-
-
-def test_a_network_failure_names_the_url_and_says_it_could_not_be_reached(tmp_path):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()                      # nothing listens there now
-    url = f"http://127.0.0.1:{port}/linux-mm/"
-    err = one_error(rb("review", "--inbox", url, "abc@example.org", "--no-tree", cwd=tmp_path),
-                    f"{url}abc@example.org", "could not be reached")
-    assert "not found" not in err
 
 
 def test_an_unknown_message_at_a_live_inbox_is_still_not_found(tmp_path, public_inbox_factory):

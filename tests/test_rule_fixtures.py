@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reviewbot import cindex
+from reviewbot_rules.field_init_flow import field_status
 from reviewbot.diff import parse_patch
 from reviewbot.engine import Context
 from reviewbot.series import Patch, Series
@@ -15,7 +16,7 @@ FIX = Path(__file__).resolve().parent.parent / "rules" / "fixtures"
 def statuses(name: str) -> dict[str, str]:
     src = (FIX / "field_init" / name).read_bytes()
     order = cindex.struct_member_order(src, "vm_fault")
-    return {f"{s.function}:{s.var}": cindex.field_status(src, s, "cow_page", order)[0]
+    return {f"{s.function}:{s.var}": field_status(src, s, "cow_page", order)[0]
             for s in cindex.construction_sites(src, name, "vm_fault")}
 
 

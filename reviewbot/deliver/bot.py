@@ -260,7 +260,8 @@ class Bot:
         to_mail, notes, rows = [], {}, []
         for f in report.findings:
             status = "still present" if f.identity in before else "new"
-            mail = (policy.report_preexisting or f.introduced) and (
+            # info is for the reader of a report; like the exit status, it never makes mail
+            mail = f.severity != "info" and (policy.report_preexisting or f.introduced) and (
                 status == "new" or policy.remail_still_present)
             if status == "still present":
                 notes[f.identity] = f"This was also reported on v{prior_rev}."
@@ -283,7 +284,8 @@ class Bot:
         date = email.utils.formatdate(localtime=False)
         msgs = render_replies(report, mails, rp, date=date, notes=notes, footer=footer,
                               findings=to_mail) if to_mail else []
-        if not report.findings and policy.no_findings == "author" and mails:
+        if not [f for f in report.findings if f.severity != "info"] and \
+                policy.no_findings == "author" and mails:
             first = report.series_msgid if report.series_msgid in mails else next(iter(mails))
             msgs = [render_no_findings(report, mails[first], rp, date, footer)]
         allowed = self._allowed(mails)

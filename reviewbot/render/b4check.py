@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from reviewbot.findings import Report
+from reviewbot.findings import B4_STATUS, Report
 from reviewbot.render.reply import site_phrase, sim_lines
 
 
@@ -15,7 +15,9 @@ def b4check_entries(report: Report, patch_msgid: str | None = None, url: str = "
     out = []
     for rule in sorted({f.rule for f in fs}):
         mine = [f for f in fs if f.rule == rule]
-        status = "fail" if any(f.severity == "error" and f.introduced for f in mine) else "warn"
+        # B4_STATUS by severity; an error the base already has is the patch's warning only
+        status = "fail" if any(B4_STATUS[f.severity] == "fail" and f.introduced
+                               for f in mine) else "warn"
         new = sum(f.introduced for f in mine)
         summary = mine[0].message if len(mine) == 1 else f"{len(mine)} findings"
         summary += f" ({new} introduced, {len(mine) - new} pre-existing)" if len(mine) > 1 else \
@@ -32,10 +34,14 @@ def b4check_entries(report: Report, patch_msgid: str | None = None, url: str = "
     if not out and report.patches:
         skipped = [f"skipped {s.check}: {s.reason}" for s in report.skipped
                    if not s.patch or patch_msgid is None or s.patch == patch_msgid]
-        out.append({"tool": "reviewbot", "status": "pass",
-                    "summary": "no findings" + (f", {len(skipped)} checks skipped"
-                                                if skipped else ""),
-                    "url": url, "details": "\n".join(skipped)})
+        if report.not_applied:        # nothing was applied: not a pass
+            out.append({"tool": "reviewbot", "status": "warn", "summary": report.summary(),
+                        "url": url, "details": "\n".join(skipped)})
+        else:
+            out.append({"tool": "reviewbot", "status": "pass",
+                        "summary": "no findings" + (f", {len(skipped)} checks skipped"
+                                                    if skipped else ""),
+                        "url": url, "details": "\n".join(skipped)})
     return out
 
 

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from email.message import Message
 
 import jinja2
+from markupsafe import Markup
 
 from reviewbot.mail import PatchMail, parse_patch_mail
 from reviewbot.findings import Finding, Report
 from reviewbot.render.reply import sim_lines
+from reviewbot.render.safe import escape
 
 LOCK_CALLS = re.compile(
     r"\b(mutex_(?:lock|unlock|trylock)|spin_(?:lock|unlock)(?:_irq|_irqsave|_bh)?|"
@@ -115,11 +117,12 @@ def analyse(pm: PatchMail) -> PatchFacts:
 
 def finding_item(f: Finding) -> Item:
     origin = "introduced by this patch" if f.introduced else "pre-existing"
-    where = f"{f.file}:{f.line}" if f.file else "series"
+    where = (f"{f.file}:{f.line}" if f.line and f.line > 0 else f.file) if f.file else "series"
     where += f" in {f.function}()" if f.function else ""
     ev = []
     for s in f.sites:
-        ev.append(f"{s.function + '()' if s.function else '(file scope)'} {s.file}:{s.line}"
+        line = f":{s.line}" if s.line and s.line > 0 else ""
+        ev.append(f"{s.function + '()' if s.function else '(file scope)'} {s.file}{line}"
                   f" — {s.status}{', changed by the series' if s.touched else ''}"
                   f"{' — ' + s.detail if s.detail else ''}")
     sim = sim_lines(f.simulation)
@@ -250,6 +253,35 @@ def build_context(report: Report, mails: dict[str, Message | PatchMail]) -> dict
 _env = jinja2.Environment(loader=jinja2.PackageLoader("reviewbot", "templates"),
                           autoescape=jinja2.select_autoescape(["html.j2"]),
                           trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+CODE_SPAN = re.compile(r"(`[^`\n]*`)")
+STRONG = re.compile(r"\*\*([^*\n]+)\*\*")
+HTML_CHARS = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def md_text(text: object) -> str:
+    """Markdown with raw HTML from the mail made inert: `&`, `<`, `>` become entities outside
+    code spans (inside them Markdown already shows them as they are); controls escaped."""
+    parts = CODE_SPAN.split(escape(text))
+    return "".join(p if i % 2 else re.sub(r"[&<>]", lambda m: HTML_CHARS[m.group()], p)
+                   for i, p in enumerate(parts))
+
+
+def md_inline_html(text: object) -> Markup:
+    """The little Markdown the checklist writes (`code`, **strong**) as HTML, the rest
+    escaped."""
+    out = []
+    for i, part in enumerate(CODE_SPAN.split(escape(text))):
+        if i % 2:
+            out.append(Markup("<code>{}</code>").format(part[1:-1]))
+        else:
+            esc = str(Markup.escape(part))
+            out.append(Markup(STRONG.sub(r"<strong>\1</strong>", esc)))
+    return Markup("").join(out)
+
+
+_env.filters["md"] = md_text
+_env.filters["md_inline"] = md_inline_html
 
 
 def render_checklist(report: Report, mails: dict[str, Message | PatchMail],

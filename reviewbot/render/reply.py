@@ -18,12 +18,12 @@ from reviewbot import __version__
 from reviewbot.mail import (Hunk, PatchMail, format_addr, normalise_addr, one_line,
                                          parse_addresses, parse_patch_mail)
 from reviewbot.findings import Finding, Report
+from reviewbot.render.trace import trace_lines
 
 WIDTH = 72
 CONTEXT_ABOVE = 5
 MAX_QUOTED_LINE = 900          # RFC 5322 caps lines at 998; longer diff lines are cut
 MAX_SITES = 20
-MAX_TRACE = 12
 CUT = "[ ... ]"
 MAX_CC = 8                     # allow-listed Cc addresses per reply, at most
 
@@ -102,25 +102,10 @@ def sim_lines(sim: dict | None) -> list[str]:
     if isinstance(fix, dict) and fix.get("verdict"):
         head += f"  With the proposed fix applied it is {one_line(fix['verdict'])}."
     out = [head]
-    trace = sim.get("trace") or []
-    if isinstance(trace, str):
-        trace = trace.splitlines()
-    steps = []
-    for step in trace if isinstance(trace, list) else []:
-        if isinstance(step, dict):
-            who = step.get("thread", step.get("cpu", ""))
-            who = f"CPU{who}" if isinstance(who, int) else one_line(who)
-            what = one_line(step.get("action") or step.get("step") or step.get("op")
-                            or step.get("event") or step.get("label") or step.get("text")
-                            or step)
-            steps.append(f"{who}: {what}" if who else what)
-        else:
-            steps.append(one_line(step))
-    if steps:
+    steps = trace_lines(sim, "terse")
+    if steps:                      # the steps that matter; the violation is last and whole
         out.append("TRACE")
-        out += steps[:MAX_TRACE]
-        if len(steps) > MAX_TRACE:
-            out.append(f"... {len(steps) - MAX_TRACE} more steps")
+        out += steps
     return out
 
 
@@ -164,6 +149,16 @@ def questions(f: Finding) -> list[str]:
     return list(dict.fromkeys(qs))[:6]
 
 
+def origin_text(f: Finding, what: str, mode: str) -> str:
+    if f.introduced and mode != "tree":
+        return (f"This is introduced by this {what}, going by the diff alone: no tree "
+                "was checked.")
+    if f.introduced:
+        return f"This is introduced by this {what}: the same check is quiet on the base tree."
+    return ("This is pre-existing: the same check fires on the base tree without the "
+            "series.  It is mentioned because this patch touches the same code.")
+
+
 def finding_text(f: Finding, policy: ReplyPolicy, note: str = "",
                  reply_msgid: str = "", what: str = "patch", mode: str = "tree",
                  shown: set | None = None) -> list[str]:
@@ -171,20 +166,22 @@ def finding_text(f: Finding, policy: ReplyPolicy, note: str = "",
     lines: list[str] = []
     lines += wrap(f"{f.rule}: {one_line(f.message).rstrip('.')}.")
     lines.append("")
-    lines += wrap("  ".join(questions(f)))
-    lines.append("")
-    if f.introduced and mode != "tree":
-        origin = (f"This is introduced by this {what}, going by the diff alone: no tree "
-                  "was checked.")
-    elif f.introduced:
-        origin = (f"This is introduced by this {what}: the same check is quiet on the "
-                  "base tree.")
-    else:
-        origin = ("This is pre-existing: the same check fires on the base tree without the "
-                  "series.  It is mentioned because this patch touches the same code.")
+    qs = questions(f)
+    if shown is not None:          # a question already asked in this reply is not asked again
+        qs = [q for q in qs if ("q", q) not in shown] or qs[:0]
+        shown.update(("q", q) for q in qs)
+    if qs:
+        lines += wrap("  ".join(qs))
+        lines.append("")
+    origin = origin_text(f, what, mode)
+    if shown is not None and ("origin", origin) in shown:
+        origin = ""                # the reply says it once for all its findings
     if note:
-        origin += "  " + note
-    lines += wrap(origin)
+        origin = (origin + "  " + note).strip()
+    if origin:
+        lines += wrap(origin)
+    elif lines and lines[-1] == "":
+        lines.pop()
     phrases = list(dict.fromkeys(site_phrase(s) for s in f.sites))
     if phrases and shown is not None and tuple(phrases) in shown:
         lines += ["", "Sites: as listed above."]
@@ -203,8 +200,10 @@ def finding_text(f: Finding, policy: ReplyPolicy, note: str = "",
         lines += wrap(sim[0])
         if len(sim) > 1:
             lines.append("")
-            for s in sim[2:]:
-                lines.append(("  " + s)[:WIDTH])
+            for s in sim[2:]:          # a trace line is evidence: wrapped, never cut
+                lines += textwrap.wrap(s.strip(), WIDTH, initial_indent="  ",
+                                       subsequent_indent="        ", break_long_words=False,
+                                       break_on_hyphens=False)
     if f.fix:
         lines += ["", *wrap("A possible fix, as a separate patch:"), ""]
         lines += [l[:MAX_QUOTED_LINE] for l in f.fix.rstrip("\n").split("\n")]
@@ -421,10 +420,16 @@ def render_replies(report: Report, mails: dict[str, Message | PatchMail],
         mid = reply_message_id(target, [f.identity for f in fs], policy.sender[1])
         what = "series" if order.get(target, 1) == 0 else "patch"
         shown: set = set()
+        origins = {origin_text(f, what, report.mode) for f in fs}
+        common = origins.pop() if len(origins) == 1 and len(fs) > 1 else ""
+        if common:                 # one sentence for the reply, not one a finding
+            shown.add(("origin", common))
         items = [(f, finding_text(f, policy, notes.get(f.identity, ""), mid, what,
                                   report.mode, shown))
                  for f in fs]
         body = [attribution(pm), ""] + quoted_body(pm, items) + [""]
+        if common:
+            body += wrap(common.replace("This is", "Each finding above is", 1)) + [""]
         for para in footer or []:
             body += wrap(para) + [""]
         body += reproduce_lines(report, policy) + ["", *signature(policy)]

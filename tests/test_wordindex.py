@@ -1,0 +1,151 @@
+"""The persistent word index answers exactly what `git grep -w` answers: on the base it was built
+for, on a new base sharing most files with it, on a locally edited checkout, and after a review
+that was killed while building it."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reviewbot.tree import Repo, TreeView
+from reviewbot.wordindex import WordIndex
+
+WORDS = ["vm_fault", "VM_FAULT_RETRY", "cow_page", "no_such_word_anywhere"]
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def git_grep(repo: Path, rev: str | None, word: str) -> list[tuple[str, int, str]]:
+    """What plain `git grep -n -w` says, the reference the index must equal."""
+    args = ["grep", "-z", "-n", "-I", "-F", "-w", "--full-name", "-e", word]
+    r = subprocess.run(["git", "-C", str(repo), *args, *([rev] if rev else [])],
+                       capture_output=True)
+    out = []
+    for rec in r.stdout.split(b"\n"):
+        if rec:
+            path, ln, text = rec.split(b"\0", 2)
+            path = path.split(b":", 1)[1] if rev else path
+            out.append((path.decode(), int(ln), text.decode("utf-8", "replace")))
+    return sorted(out)
+
+
+def no_grep(words):
+    raise AssertionError(f"git grep ran for {words}: the index should have answered")
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("REVIEWBOT_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "words"
+
+
+@pytest.fixture
+def small_repo(tmp_path):
+    repo = tmp_path / "linux"
+    (repo / "mm").mkdir(parents=True)
+    (repo / "include").mkdir()
+    (repo / "mm/memory.c").write_text(
+        "static int f(struct vm_fault *vmf)\n{\n\tif (ret & VM_FAULT_RETRY)\n\t\treturn 1;\n"
+        "\tvmf->cow_page = NULL;\n\treturn 0;\n}\n")
+    (repo / "mm/other.c").write_text("/* struct vm_fault_x is not a vm_faults */\n"
+                                     "int g(void) { struct vm_fault v; return 0; }\n")
+    (repo / "include/mm.h").write_text("struct vm_fault {\n\tstruct page *cow_page;\n};\n")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "A")
+    return repo
+
+
+def test_index_equals_git_grep_then_answers_without_grepping(small_repo, cache):
+    repo = Repo(small_repo)
+    head = repo.head()
+    view = TreeView(repo, head)
+    view.prefetch(WORDS)
+    for w in WORDS:
+        assert view.grep_word(w) == git_grep(small_repo, None, w), w
+    assert view.grep_word("vm_fault", ("*.h",)) == [("include/mm.h", 1, "struct vm_fault {")]
+    # a later review on the same base: the words come from disk, no grep at all
+    again = WordIndex(Path(repo.repo.git_dir), repo.tree_of(head), no_grep, cache)
+    assert again.hits(WORDS) == {w: git_grep(small_repo, None, w) for w in WORDS}
+
+
+def test_a_new_base_reuses_unchanged_files_and_rescans_changed_ones(small_repo, cache):
+    repo = Repo(small_repo)
+    a = repo.head()
+    WordIndex(Path(repo.repo.git_dir), repo.tree_of(a),
+              TreeView(repo, a)._grep_base, cache).hits(WORDS)
+    (small_repo / "mm/memory.c").write_text("int h(struct vm_fault *vmf)\n{\n"
+                                            "\treturn VM_FAULT_RETRY;\n}\n")
+    (small_repo / "mm/new.c").write_text("struct vm_fault z = { .cow_page = NULL };\n")
+    (small_repo / "mm/other.c").unlink()
+    git(small_repo, "add", "-A")
+    git(small_repo, "commit", "-q", "-m", "B")
+    b = repo.head()
+    read = lambda p: repo.blob(f"{b}:{p}")                       # noqa: E731
+    idx = WordIndex(Path(repo.repo.git_dir), repo.tree_of(b), no_grep, cache, read=read)
+    assert idx.hits(WORDS) == {w: git_grep(small_repo, b, w) for w in WORDS}
+
+
+def test_edited_working_files_do_not_leak_into_the_base(small_repo, cache):
+    repo = Repo(small_repo)
+    view = TreeView(repo, repo.head())
+    (small_repo / "mm/other.c").write_text("int g(void) { return VM_FAULT_RETRY; }\n")
+    assert view.grep_word("VM_FAULT_RETRY") == git_grep(small_repo, "HEAD", "VM_FAULT_RETRY")
+    assert view.grep_word("vm_fault") == git_grep(small_repo, "HEAD", "vm_fault")
+
+
+def test_a_review_killed_while_indexing_leaves_a_usable_cache(small_repo, cache, tmp_path):
+    repo = Repo(small_repo)
+    tree = repo.tree_of(repo.head())
+    started = tmp_path / "started"
+    child = subprocess.Popen([sys.executable, "-c", f"""
+import time
+from pathlib import Path
+from reviewbot.tree import Repo, TreeView
+from reviewbot.wordindex import WordIndex
+repo = Repo({str(small_repo)!r})
+view = TreeView(repo, repo.head())
+def slow(words):
+    out = view._grep_base(words)
+    Path({str(started)!r}).write_text("x")
+    time.sleep(60)
+    return out
+WordIndex(Path(repo.repo.git_dir), {tree!r}, slow, Path({str(cache)!r})).hits(["vm_fault"])
+"""])
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.05)
+        assert started.exists(), "the indexing child never got to its grep"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait()
+    assert not (cache / f"{tree}.json").exists()
+    # a torn file from some other crash is not trusted either
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / f"{tree}.json").write_text('{"format": 1, "words": {"vm_fault": [["mm/x.c", 1')
+    view = TreeView(repo, repo.head())
+    view.words = WordIndex(Path(repo.repo.git_dir), tree, view._grep_base, cache)
+    assert view.grep_word("vm_fault") == git_grep(small_repo, None, "vm_fault")
+    doc = json.loads((cache / f"{tree}.json").read_text())
+    assert sorted(doc["words"]) == ["vm_fault"]
+    assert not list(cache.glob(".words-*"))
+
+
+def test_kernel_tree_index_matches_git_grep(kernel_tree, cache):
+    """On the full 6.1 tree: the words two rules ask for, in one pass, equal per-word git grep."""
+    repo = Repo(kernel_tree)
+    view = TreeView(repo, repo.head())
+    words = ["vm_fault", "VM_FAULT_RETRY", "VM_FAULT_LOCKED"]
+    view.prefetch(words)
+    for w in words:
+        assert view.grep_word(w) == git_grep(kernel_tree, None, w), w
