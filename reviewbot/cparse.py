@@ -18,13 +18,68 @@ ANNOTATIONS = re.compile(
     rb"ro_after_init|user|iomem|percpu|rcu|force|bitwise|kernel|weak|always_inline|noinline|"
     rb"maybe_unused|always_unused|must_check|cold|hot|pure|packed|latent_entropy|noreturn|"
     rb"visible|used|nocast|safe|private|cacheline_aligned(?:_in_smp)?|sched|noinstr|cpuidle|"
-    rb"init_memblock|initdata_memblock)|____cacheline_aligned(?:_in_smp)?|noinline_for_stack)\b"
+    rb"init_memblock|initdata_memblock|kprobes|irq_entry|softirq_entry|flatten|malloc|"
+    rb"nocfi|no_kcsan|no_sanitize_address|no_sanitize_undefined|no_kasan_or_inline|"
+    rb"init_or_module|meminitconst|exitdata|initdata_or_meminfo|ref_counted|overloadable|"
+    rb"FORTIFY_INLINE|fortify_memcpy_chk|attribute_const__|designated_init|randomize_layout|"
+    rb"no_randomize_layout|counted_by|section_rodata|lockdep_init|pcpu_init)|"
+    rb"____cacheline_aligned(?:_in_smp)?|noinline_for_stack|notrace|asmlinkage|"
+    rb"__always_unused|POS0?|__ro_after_init)\b"
     rb"|\b__(?:releases|acquires|must_hold|printf|scanf|aligned|section|attribute__|"
-    rb"cond_acquires)\s*\((?:[^()]|\([^()]*\))*\)")
+    rb"cond_acquires|alloc_size|realloc_size|diagnose_as|assume_aligned|nonstring|"
+    rb"cond_lock|guarded_by)\s*\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)")
+
+# Macros that stand for C tree-sitter cannot read, rewritten in place as C it can, each
+# replacement exactly as long as what it replaces (newlines kept) so byte offsets stay put.
+_ARGS = rb"\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)"
+# SYSCALL_DEFINE3(name, type, arg, ...) opening a definition -> long name(type, arg, ...)
+SYSCALL = re.compile(rb"^((?:COMPAT_)?SYSCALL(?:32)?_DEFINE\d)\([ \t]*(\w+)[ \t]*(,|\))", re.M)
+# file-scope declaration macros: [static] DEFINE_*(...), DECLARE_*(...), LIST_HEAD(...)
+DECLARATION = re.compile(rb"^((?:static\s+|extern\s+)?)((?:DEFINE|DECLARE)_\w+|LIST_HEAD|"
+                         rb"HLIST_HEAD)(" + _ARGS + rb")(?=\s*[;=])", re.M)
+# iterator macros opening a loop: for_each_*(...), list_for_each_entry(...) -> while (...)
+ITERATOR = re.compile(rb"(?<![\w.>])(\w*for_each\w*)(?=\s*" + _ARGS + rb"\s*[^\s;,)])")
+ASM_GOTO = re.compile(rb"\basm_volatile_goto\b")
+
+
+def _blank(b: bytes) -> bytes:
+    return re.sub(rb"[^\n]", b" ", b)
+
+
+def _syscall(m: re.Match) -> bytes:
+    name = m.group(2)
+    head = b"long " + name + b"("
+    if m.group(3) == b")":
+        head += b"void)"
+    return head.ljust(len(m.group(0))) if len(head) <= len(m.group(0)) else m.group(0)
+
+
+def _declaration(m: re.Match) -> bytes:
+    args = m.group(3)[1:-1].split(b",")
+    idx = -1 if m.group(2).startswith(b"DEFINE_PER_CPU") else 0
+    name = args[idx].strip() if args else b""
+    if not re.fullmatch(rb"\w+", name):
+        name = b"_"
+    body = b"int " + name
+    rest = m.group(2) + m.group(3)
+    if b"\n" in rest or len(body) > len(rest):
+        return m.group(1) + b"int" + _blank(rest[3:]) if len(rest) > 3 else m.group(0)
+    return m.group(1) + body.ljust(len(rest))
+
+
+def _iterator(m: re.Match) -> bytes:
+    line_start = m.string.rfind(b"\n", 0, m.start()) + 1
+    if m.string[line_start:m.start()].lstrip().startswith(b"#") or len(m.group(1)) < 5:
+        return m.group(1)       # the macro's own #define, or too short to hold `while`
+    return b"while".ljust(len(m.group(1)))
 
 
 def mask(src: bytes) -> bytes:
-    return ANNOTATIONS.sub(lambda m: re.sub(rb"[^\n]", b" ", m.group(0)), src)
+    src = ANNOTATIONS.sub(lambda m: _blank(m.group(0)), src)
+    src = SYSCALL.sub(_syscall, src)
+    src = DECLARATION.sub(_declaration, src)
+    src = ITERATOR.sub(_iterator, src)
+    return ASM_GOTO.sub(b"asm volatile goto", src)
 
 
 @lru_cache(maxsize=512)

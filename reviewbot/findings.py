@@ -133,14 +133,14 @@ class Report:
     mode: str                       # "tree" or "diff-only"
     findings: list[Finding] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
-    applied: bool = False
+    applied: str = "none"           # the apply ladder's step: exact|3way|fuzz|partial|none
     already_applied: bool = False   # every hunk of the series reverse-applies to the base
     tree_given: bool = False        # a tree was asked for (not --no-tree)
 
     @property
     def not_applied(self) -> bool:
-        """A tree was there but the series was applied to none: no whole-tree check ran."""
-        return self.tree_given and not self.applied
+        """A tree was wanted but the series went onto none: no check ran on a patched tree."""
+        return self.tree_given and self.applied == "none"
 
     def exit_status(self) -> int:
         """1 with a warning or an error (info never fails a run, as checkpatch's CHECK lines
@@ -163,9 +163,11 @@ class Report:
             line += "; ALREADY APPLIED: the tree already has the series (every hunk " \
                     "reverse-applies); not reviewed as new"
         elif self.not_applied:
-            why = next((s.reason for s in self.skipped if s.check == "apply"),
+            why = next((s.reason for s in self.skipped if s.check in ("apply", "tree")),
                        "no kernel tree was found")
-            line += f"; NOT APPLIED: {why}; whole-tree checks skipped"
+            line += f"; NOT APPLIED: {why}; " + ("whole-tree checks ran on the base tree only"
+                                                 if self.mode == "tree" else
+                                                 "whole-tree checks skipped")
         elif not self.findings:
             line += "; no findings"
         return line
@@ -196,8 +198,8 @@ class Report:
         s = d["series"]
         return cls(series_subject=s["subject"], series_msgid=s["msgid"], revision=s["revision"],
                    patches=[PatchInfo(**p) for p in s["patches"]], base=s["base"], mode=s["mode"],
-                   applied=s.get("applied", False),
+                   applied=s.get("applied", "none"),
                    already_applied=s.get("already_applied", False),
-                   tree_given=s.get("applied", False) or s.get("not_applied", False),
+                   tree_given=s.get("applied", "none") != "none" or s.get("not_applied", False),
                    findings=[Finding.from_dict(f) for f in d["findings"]],
                    skipped=[Skipped(**k) for k in d["skipped"]])

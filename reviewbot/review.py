@@ -1,9 +1,9 @@
 """`reviewbot review`: fetch a series, apply it to a tree in a throw-away index, run the rules and
 the simulator, and print the findings (text, terse, JSON or SARIF).
 
-Exit status: 0 none or only info, 1 warnings or errors, 2 error, 3 no warning or error but the
-series was applied to no tree (it did not apply, or the tree already has it), so the whole-tree
-checks did not run.
+Exit status: 0 none or only info, 1 warnings or errors (0 with --exit-zero), 2 error, 3 no
+warning or error but the series was applied to no tree (it did not apply, the tree already has
+it, or no tree was found), so the whole-tree checks did not run on the patched tree.
 
 Options may also come from git config: reviewbot.tree, reviewbot.base, reviewbot.inbox,
 reviewbot.format, reviewbot.rules, reviewbot.trace.
@@ -22,13 +22,14 @@ from pathlib import Path
 
 from reviewbot import config, progress
 from reviewbot.diff import PatchDiff, map_functions, parse_patch
+from reviewbot.diff import _function_from_hunk_text as function_from_hunk_text
 from reviewbot.engine import Context, load_rules, run_rules
 from reviewbot.errors import ReviewbotError
 from reviewbot.evidence import locate
 from reviewbot.fetch import fetch_thread
-from reviewbot.findings import PatchInfo, Report, Skipped
+from reviewbot.findings import EXIT_FINDINGS, PatchInfo, Report, Skipped
 from reviewbot.series import Series, parse_series
-from reviewbot.tree import Repo, TreeView
+from reviewbot.tree import Repo, TreeView, worst_step
 
 GIT_KEYS = {"tree": "tree", "base": "base", "inbox": "inbox", "format": "format",
             "rules": "rules", "trace": "trace"}
@@ -62,6 +63,8 @@ def add_arguments(p) -> None:
     out.add_argument("--trace", choices=("terse", "full"), default=None,
                      help="counterexample traces in text output: the steps that matter "
                           "(default) or every step")
+    out.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are "
+                     "findings (they are still printed); errors still exit 2")
 
 
 def run(args) -> int:
@@ -78,7 +81,8 @@ def run(args) -> int:
     else:
         from reviewbot.render.text import render_text
         sys.stdout.write(render_text(report, trace=args.trace or "terse"))
-    return report.exit_status()
+    status = report.exit_status()
+    return 0 if status == EXIT_FINDINGS and args.exit_zero else status
 
 
 def build_report(args) -> Report:
@@ -121,12 +125,6 @@ def review_with_mail(args) -> tuple[Report, dict[str, EmailMessage]]:
                 repo = Repo(tree_dir)
             else:
                 repo = _cwd_repo()
-        if repo is not None and not series.complete and not from_stdin:
-            have = {p.index for p in series.patches}
-            gone = ", ".join(f"{i}/{series.total}" for i in range(1, series.total + 1)
-                             if i not in have)
-            raise ReviewbotError(where, f"series v{series.revision} is missing patch {gone}; it "
-                                 "cannot be applied (--no-tree reviews the patches present)")
         rules = load_rules(args.rules.split(",") if args.rules else None)
         report = review_series(series, repo, base_rev=args.base, rules=rules,
                                simulate=not args.no_simulate)
@@ -163,19 +161,31 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
     diffs = [parse_patch(p) for p in series.patches]
     skipped: list[Skipped] = []
     if not series.complete:
-        have = ", ".join(f"{p.index}/{p.total}" for p in series.patches)
-        skipped.append(Skipped("series", f"the series is incomplete: only {have} of "
-                                         f"{series.total} patches are in the thread; "
-                                         "those are reviewed alone"))
+        have = {p.index for p in series.patches}
+        gone = ", ".join(f"{i}/{series.total}" for i in range(1, series.total + 1)
+                         if i not in have)
+        skipped.append(Skipped("series", f"series v{series.revision} is missing patch {gone}: "
+                               "the patches present are applied and reviewed in order without "
+                               "them; findings may change once they are there"))
     base_view = patched_view = None
     per_patch: list[tuple[TreeView | None, TreeView | None]] = [(None, None)] * len(diffs)
     base = ""
-    applied = already = False
+    applied = "none"
+    already = False
+    left_out: list = []     # hunks the tree did not take: their lines are not the tree's
+    tree_given = repo is not None
     if repo is not None:
         base = _choose_base(repo, series, base_rev, skipped)
+        existing = sorted({f.path for d in diffs for f in d.files if not f.is_added})
+        if existing and not repo.has_any(base, existing):
+            skipped.append(Skipped("tree", f"{repo.path} at {base[:12]} has none of the files "
+                                   "the series changes (" + ", ".join(existing[:3])
+                                   + (", ..." if len(existing) > 3 else "")
+                                   + "): it is not a tree for this series; diff-only mode"))
+            repo, base = None, ""
+    if repo is not None:
         base_view = TreeView(repo, base, label="base")
-        results: list = []
-        failed = None
+        results = None
         if reverse_applies(repo, base, series.patches, diffs):
             # --3way would happily "apply" a change the tree already has: check first
             already = True
@@ -194,38 +204,43 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
                 skipped.append(Skipped("apply", f"the tree at {base[:12]} already contains "
                                        "the series: every hunk reverse-applies; it is not "
                                        "reviewed as new"))
-                failed = True
-        if failed is None:
+                skipped.append(Skipped("whole-tree checks", f"the series is already in "
+                                       f"{base[:12]}; only checks on the diff and the base ran"))
+                results = []
+        if results is None:
             with progress.step("applying the series"):
-                results = repo.apply_series(base, [(p.msgid, p.index, p.body, d.paths)
+                results = repo.apply_series(base, [(p.msgid, p.index, p.body, d.files)
                                                    for p, d in zip(series.patches, diffs)])
-            failed = next((r for r in results if not r.ok), None)
-        if failed is None:
-            applied = True
+            applied = worst_step(r.step for r in results)
             views = [base_view]
             for r in results:
                 views.append(base_view.with_overlay(r.overlay, f"after {r.index}"))
             per_patch = [(views[i], views[i + 1]) for i in range(len(diffs))]
             patched_view = views[-1]
-        else:
-            if failed is not True:
-                d = diffs[[p.msgid for p in series.patches].index(failed.msgid)]
-                skipped.append(Skipped("apply", describe_apply_failure(d, failed.error),
-                                       failed.msgid))
-            skipped.append(Skipped("whole-tree checks", "the series " + (
-                "is already in" if already else "does not apply to") +
-                f" {base[:12]}; only checks on the diff and the base ran"))
+            for d, r, (before, after) in zip(diffs, results, per_patch):
+                skipped.extend(_apply_notes(d, r, base))
+                left_out += r.failed if r.step != "none" else list(d.hunks())
+                if r.step != "exact" or not at_claimed_lines(d, after):
+                    d.files = tree_coordinates(d, r.failed, before, after)
+            if applied in ("partial", "none"):
+                skipped.append(Skipped("whole-tree checks", "the series does not apply fully to "
+                                       f"{base[:12]}: whole-tree checks ran on the base tree with "
+                                       "the hunks that apply and what the diff says; findings on "
+                                       "the hunks left out may be missing"))
     else:
         skipped.append(Skipped("whole-tree checks", "no tree: diff-only mode"))
     touched: set[tuple[str, str]] = set()
     for d, (before, after) in zip(diffs, per_patch):
         if after is not None:
-            check_parseable(d, after)
+            skipped.extend(unparsed_functions(d, after))
         map_functions(d, before.read if before else None, after.read if after else None)
+        for h in d.hunks():
+            if any(h is x for x in left_out):
+                h.functions = [fn for fn in [function_from_hunk_text(h)] if fn]
         touched |= {(h.path, fn) for h in d.hunks() for fn in h.functions}
     shared: dict = {}
     contexts = [Context(series=series, patch=p, diff=d, diffs=diffs,
-                        base=base_view if applied else None, patched=patched_view,
+                        base=base_view, patched=patched_view,
                         before_patch=b, after_patch=a, touched=touched, shared=shared)
                 for p, d, (b, a) in zip(series.patches, diffs, per_patch)]
     with progress.step("indexing the tree and running the rules"):
@@ -250,9 +265,9 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
                                   total=cover.total, author=cover.author))
     return Report(series_subject=series.subject, series_msgid=series.msgid,
                   revision=series.revision, patches=infos, base=base,
-                  mode="tree" if applied else "diff-only", findings=findings,
+                  mode="tree" if repo is not None else "diff-only", findings=findings,
                   skipped=skipped, applied=applied, already_applied=already,
-                  tree_given=repo is not None).sorted()
+                  tree_given=tree_given).sorted()
 
 
 def commits_of(repo: Repo, base: str, patches, diffs, depth: int = 200) -> list[str]:
@@ -297,21 +312,76 @@ def reverse_applies(repo: Repo, base: str, patches, diffs) -> bool:
     return bool(patches)
 
 
-def check_parseable(d: PatchDiff, after: TreeView) -> None:
-    """C whose changed lines tree-sitter cannot read (a long ERROR run outside any function) is
-    bad input: findings on it would be guesses."""
+def at_claimed_lines(d: PatchDiff, after: TreeView) -> bool:
+    """Whether every hunk sits where its header says (git apply also takes moved hunks)."""
+    for f in d.files:
+        if f.is_removed:
+            continue
+        lines = (after.read(f.path) or b"").decode("utf-8", "surrogateescape").split("\n")
+        for h in f.hunks:
+            for kind, text, ln in zip((k for k, _t in h.lines), (t for _k, t in h.lines),
+                                      h.numbers):
+                if kind != "-" and (ln is None or ln > len(lines) or lines[ln - 1] != text):
+                    return False
+    return True
+
+
+def tree_coordinates(d: PatchDiff, failed: list, before: TreeView, after: TreeView) -> list:
+    """A patch applied with 3-way, fuzz or in part, as the tree sees it: its hunks re-read
+    from the base and patched files, so line numbers are the tree's; the hunks left out are
+    kept as the mail has them, for the checks that need only what the diff says."""
+    from reviewbot.diff import parse_diff_text
+    where = f"{d.patch.msgid} (patch {d.patch.index}/{d.patch.total})"
+    out = []
+    for f in d.files:
+        old, new = before.blob_spec(f.path), after.blob_spec(f.path)
+        if f.is_added or f.is_removed or old is None or new is None:
+            out.append(f)
+            continue
+        text = before.repo.file_diff(f.path, old, new)
+        redone = parse_diff_text(text, where)[0] if text else None
+        left_out = [h for h in f.hunks if any(h is x for x in failed)]
+        if redone is None:
+            out.append(type(f)(f.path, f.is_added, f.is_removed, left_out))
+            continue
+        redone.hunks += left_out
+        out.append(redone)
+    return out
+
+
+def _apply_notes(d: PatchDiff, r, base: str) -> list[Skipped]:
+    """What `skipped` says about how one patch went onto the base: check `apply` only when
+    some of it did not (the bot's footer relies on that)."""
+    p = d.patch
+    where = f"patch {p.index}/{p.total}"
+    if r.step == "3way":
+        return [Skipped("apply (3way)", f"{where} applies to {base[:12]} only by a 3-way "
+                        "merge with the blobs its index lines name", p.msgid)]
+    if r.step == "fuzz":
+        return [Skipped("apply (fuzz)", f"{where} applies to {base[:12]} only with reduced "
+                        "context (fuzz) or moved lines; check the placement of its hunks",
+                        p.msgid)]
+    if r.step == "none":
+        return [Skipped("apply", describe_apply_failure(d, r.error) + "; none of its hunks "
+                        "apply", p.msgid)]
+    return [Skipped("apply", f"{where} does not apply: {h.path} hunk #{h.index} ({h.header})",
+                    p.msgid) for h in r.failed]
+
+
+def unparsed_functions(d: PatchDiff, after: TreeView) -> list[Skipped]:
+    """C that tree-sitter cannot read, in the files a patch touches, as `skipped` entries with
+    file:line: every function around it that parses is still indexed and checked."""
     from reviewbot import cparse
     from reviewbot.diff import is_c
+    out = []
     for f in d.files:
         if not is_c(f.path) or f.is_removed:
             continue
-        src = after.read(f.path) or b""
-        spans = [s for s in cparse.error_spans(src) if s[1] - s[0] >= 5]
-        for h in f.hunks:
-            for ln, _t in h.added:
-                if any(a <= ln <= b for a, b in spans):
-                    raise ReviewbotError(f"{f.path}:{ln}", "C that tree-sitter cannot parse "
-                                         f"(patch {d.patch.index}/{d.patch.total})")
+        for start, end in cparse.error_spans(after.read(f.path) or b""):
+            span = f"{f.path}:{start}" + (f"-{end}" if end > start else "")
+            out.append(Skipped("parse", f"{span}: C that tree-sitter cannot parse is not "
+                               "indexed; the functions around it are", d.patch.msgid))
+    return out
 
 
 def _choose_base(repo: Repo, series: Series, base_rev: str | None,

@@ -17,13 +17,42 @@ from reviewbot.errors import ReviewbotError
 from reviewbot.wordindex import WordIndex, scan, words_in
 
 
+# The apply ladder, best first; a series' `applied` is the worst step any of its patches needed.
+STEPS = ("exact", "3way", "fuzz", "partial", "none")
+# git apply's reduced context: at least this many lines must match around each change, as GNU
+# patch's fuzz ignores the outer context lines; git apply finds moved hunks (offsets) itself.
+FUZZ_CONTEXT = 1
+
+
 @dataclass
 class ApplyResult:
     msgid: str
     index: int
-    ok: bool
+    ok: bool                # something of the patch is in the overlay
     error: str = ""
     overlay: dict[str, str | None] = field(default_factory=dict)   # path -> blob id (None: gone)
+    step: str = "exact"     # one of STEPS
+    failed: list = field(default_factory=list)   # the hunks (reviewbot.diff.Hunk) left out
+
+
+def worst_step(steps) -> str:
+    return max(steps, key=STEPS.index, default="none")
+
+
+def file_patch(f, hunks=None) -> str:
+    """The text of one file's diff (all its hunks, or only `hunks`), as git apply reads it."""
+    out = [f"diff --git a/{f.path} b/{f.path}"]
+    if f.is_added:
+        out += ["new file mode 100644", "--- /dev/null", f"+++ b/{f.path}"]
+    elif f.is_removed:
+        out += ["deleted file mode 100644", f"--- a/{f.path}", "+++ /dev/null"]
+    else:
+        out += [f"--- a/{f.path}", f"+++ b/{f.path}"]
+    for h in (f.hunks if hunks is None else hunks):
+        out.append(f"@@ -{h.source_start},{h.source_length} "
+                   f"+{h.target_start},{h.target_length} @@")
+        out += [kind + text for kind, text in h.lines]
+    return "\n".join(out) + "\n"
 
 
 class Repo:
@@ -73,39 +102,95 @@ class Repo:
         return subprocess.run(["git", "-C", str(self.path), *args], input=stdin,
                               capture_output=True, env=e)
 
-    def apply_series(self, base: str, patches: list[tuple[str, int, str, list[str]]]
-                     ) -> list[ApplyResult]:
-        """Apply (msgid, n, mail body, paths) in order onto `base` in a throw-away index.
+    def has_any(self, base: str, paths: list[str]) -> bool:
+        """Whether `base` holds at least one of `paths`."""
+        if not paths:
+            return True
+        return bool(self._git("ls-tree", "--name-only", "--full-tree", base, "--",
+                              *paths).stdout.strip())
 
-        Returns one result per patch; after the first failure the rest are not tried.
-        """
-        paths = sorted({p for *_x, ps in patches for p in ps})
+    def apply_series(self, base: str, patches: list[tuple[str, int, str, list]]
+                     ) -> list[ApplyResult]:
+        """Apply (msgid, n, mail body, FileDiffs) in order onto `base` in a throw-away index,
+        each patch by the first step of the ladder that takes it: as is, `--3way` with the
+        blob ids of its index lines, reduced context with offsets, then file by file and hunk
+        by hunk. One result per patch; a patch of which nothing applies leaves the index as
+        it was and the next is still tried."""
+        paths = sorted({f.path for *_x, fs in patches for f in fs})
         results: list[ApplyResult] = []
         with tempfile.TemporaryDirectory(prefix="reviewbot-index-") as tmp:
-            env = {"GIT_INDEX_FILE": os.path.join(tmp, "index")}
+            index = os.path.join(tmp, "index")
+            env = {"GIT_INDEX_FILE": index}
             listing = self._git("ls-tree", "-r", "--full-tree", base, "--", *paths).stdout
             r = self._git("update-index", "--add", "--index-info", env=env, stdin=listing)
             if r.returncode != 0:
                 raise ReviewbotError(base, f"cannot prepare an index: {r.stderr.decode().strip()}")
-            for msgid, n, body, _ps in patches:
-                r = self._git("apply", "--cached", "--3way", "--whitespace=nowarn", "-",
-                              env=env, stdin=body.encode("utf-8", "surrogateescape"))
-                if r.returncode != 0:
-                    results.append(ApplyResult(msgid, n, False, r.stderr.decode(errors="replace")))
-                    break
-                staged = self._git("ls-files", "-s", "--", *paths, env=env).stdout.decode()
-                overlay: dict[str, str | None] = {p: None for p in paths}
-                for line in staged.splitlines():
-                    meta, path = line.split("\t", 1)
-                    if meta.split()[2] != "0":
-                        overlay = {}
-                        break
-                    overlay[path] = meta.split()[1]
-                if not overlay:
-                    results.append(ApplyResult(msgid, n, False, "3-way merge left conflicts"))
-                    break
-                results.append(ApplyResult(msgid, n, True, overlay=overlay))
+            for msgid, n, body, files in patches:
+                saved = Path(index).read_bytes() if os.path.exists(index) else None
+                res = self._apply_ladder(env, index, saved, body, files)
+                res.msgid, res.index = msgid, n
+                res.overlay = self._staged(env, paths)
+                results.append(res)
         return results
+
+    def _apply_ladder(self, env: dict, index: str, saved: bytes | None, body: str,
+                      files: list) -> ApplyResult:
+        def restore() -> None:
+            if saved is None:       # no file of the series in the base: no index yet
+                Path(index).unlink(missing_ok=True)
+            else:
+                Path(index).write_bytes(saved)
+
+        def attempt(text: str, *opts: str) -> bool:
+            r = self._git("apply", "--cached", "--whitespace=nowarn", *opts, "-", env=env,
+                          stdin=text.encode("utf-8", "surrogateescape"))
+            errors.append(r.stderr.decode(errors="replace"))
+            # --3way may "succeed" with conflict stages in the index: that is no apply
+            return r.returncode == 0 and not ("--3way" in opts and self._conflicted(env))
+
+        errors: list[str] = []
+        fuzz = f"-C{FUZZ_CONTEXT}"
+        for step, opts in (("exact", ()), ("3way", ("--3way",)), ("fuzz", (fuzz,))):
+            if step != "exact":
+                restore()
+            if attempt(body, *opts):
+                return ApplyResult("", 0, True, step=step)
+        restore()
+        failed, applied = [], 0
+        for f in files:
+            if attempt(file_patch(f), fuzz):
+                applied += len(f.hunks)
+                continue
+            for h in f.hunks:
+                if attempt(file_patch(f, [h]), fuzz):
+                    applied += 1
+                else:
+                    failed.append(h)
+        if not applied:
+            restore()
+        return ApplyResult("", 0, bool(applied), errors[0],
+                           step="partial" if applied else "none", failed=failed)
+
+    def file_diff(self, path: str, old: str, new: str) -> str:
+        """The diff of `path` between two blob specs (ids or rev:path), as `git diff` writes
+        it, with the path in its headers."""
+        r = self._git("diff", "--no-color", "--no-ext-diff", "-U3", old, new)
+        hunks = r.stdout.decode("utf-8", "surrogateescape").split("\n@@", 1)
+        if r.returncode not in (0, 1) or len(hunks) < 2:
+            return ""
+        return (f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n@@"
+                + hunks[1])
+
+    def _conflicted(self, env: dict) -> bool:
+        return bool(self._git("ls-files", "-u", env=env).stdout.strip())
+
+    def _staged(self, env: dict, paths: list[str]) -> dict[str, str | None]:
+        staged = self._git("ls-files", "-s", "--", *paths, env=env).stdout.decode()
+        overlay: dict[str, str | None] = {p: None for p in paths}
+        for line in staged.splitlines():
+            meta, path = line.split("\t", 1)
+            overlay[path] = meta.split()[1]
+        return overlay
 
 
 class TreeView:
@@ -131,6 +216,12 @@ class TreeView:
                         words=self.words)
         view._dirty = self._dirty
         return view
+
+    def blob_spec(self, path: str) -> str | None:
+        """What `git` calls this view's `path`: a blob id or base:path (None: no such file)."""
+        if path in self.overlay:
+            return self.overlay[path]
+        return f"{self.base}:{path}"
 
     def read(self, path: str) -> bytes | None:
         if path in self.overlay:

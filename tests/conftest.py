@@ -66,6 +66,9 @@ b4_env (function) -> callable
     support.b4.run_b4(args, inbox, cwd=..., home=...) runs .venv/bin/b4 and checks rc.
 
 shared_threads (session) -> Path of ../shared/threads (the real linux-mm mbox files).
+    One file: support.env.shared_thread(name).  A fresh clone has no ../shared: tests
+    needing it skip with the reason (fail under REVIEWBOT_REQUIRE_COMPONENTS=1, as CI has
+    it); each has a twin on the bundled corpus that always runs.
 
 Helpers: support.mbox.write_mboxrd(path, messages), split_mboxrd(bytes),
 read_mboxrd(path), threads(messages) (message-id groups as public-inbox threads them).

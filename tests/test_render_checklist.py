@@ -4,7 +4,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_render_reply import P1, P2, sample_series  # noqa: E402
+import pytest  # noqa: E402
+from test_render_reply import P1, P2, SOURCES, sample_series  # noqa: E402
 
 from reviewbot.render.checklist import render_checklist
 
@@ -14,8 +15,14 @@ def section(md: str, title_part: str) -> str:
     return next(p for p in parts if title_part in p.split("\n")[0])
 
 
-def test_markdown_per_patch_changes_findings_and_generated_items():
-    report, mails = sample_series()
+# the lock each source's patch drops on new lines: the 2014 mutex, the corpus rwsem
+LOCK = {"lore-2014": "i_mmap_mutex", "corpus": "i_mmap_rwsem"}
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_markdown_per_patch_changes_findings_and_generated_items(source):
+    report, mails = sample_series(source=source)
+    lock = LOCK[source]
     md = render_checklist(report, mails)
     assert md.startswith("# Review checklist: [PATCH v11 0/2]")
     p1 = section(md, "1/2")
@@ -27,12 +34,12 @@ def test_markdown_per_patch_changes_findings_and_generated_items():
     # generated from this diff: the new member, its placement, the new lock, the contract
     assert "New member `cow_page` of `struct vm_fault`" in p1
     assert "cache line" in p1
-    assert "i_mmap_mutex is released on new lines but never taken in this patch" in p1
+    assert f"{lock} is released on new lines but never taken in this patch" in p1
     assert "`VM_FAULT_LOCKED` is changed" in p1
     assert "Documentation/filesystems/locking.rst" in p1
     assert "`fault_page` is newly tested for NULL" in p1
     p2 = section(md, "2/2")
-    assert "pre-existing" in p2 and "cow_page" not in p2 and "i_mmap_mutex" not in p2
+    assert "pre-existing" in p2 and "cow_page" not in p2 and lock not in p2
 
 
 def test_items_follow_the_diff_not_a_fixed_list():

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from support.env import shared_thread
+
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "threads"
-COW_2014 = SHARED / "C01-v11-04-21-mm-allow-page-fault-handlers-to-perform-the-cow.mbox"
-GFP_2014 = SHARED / "N1-gfp_mask-field-rfc-2-8-all-sites-updated.mbox"
+COW_2014 = "C01-v11-04-21-mm-allow-page-fault-handlers-to-perform-the-cow.mbox"
+GFP_2014 = "N1-gfp_mask-field-rfc-2-8-all-sites-updated.mbox"
 
 
 def reviewbot(*args, cwd=None, env=None):
@@ -98,22 +99,40 @@ def test_text_output_has_checkpatch_shape(cow):
     assert "total: 0 errors," in r.stdout
 
 
-def test_real_2014_thread_diff_only_reports_the_diff_and_lists_skips(tmp_path):
-    rc, rep = review_json("--mbox", str(COW_2014), cwd=tmp_path)
+def cow_thread(source: str) -> str:
+    """The COW thread: the real 2014 mail (skips without ../shared) or the corpus one."""
+    from reviewbot import corpus
+    return str(shared_thread(COW_2014) if source == "lore-2014" else corpus.thread_path("cow"))
+
+
+@pytest.mark.parametrize("source", ["lore-2014", "corpus"])
+def test_cow_thread_diff_only_reports_the_diff_and_lists_skips(tmp_path, source):
+    rc, rep = review_json("--mbox", cow_thread(source), "--no-simulate", cwd=tmp_path)
     assert rc == 1 and rep["series"]["mode"] == "diff-only"
+    assert rep["series"]["applied"] == "none"
     fi = [f for f in rep["findings"] if f["rule"] == "field-init"]
     assert fi and fi[0]["details"] == {"struct": "vm_fault", "member": "cow_page"}
     assert {s["function"] for s in fi[0]["sites"]} == {"do_page_mkwrite", "__do_fault"}
     fc = [f for f in rep["findings"] if f["key"] == "VM_FAULT_LOCKED:change"]
-    assert fc and fc[0]["function"] == "__do_fault"
+    assert fc and "__do_fault" in {f["function"] for f in fc}
     checks = {s["check"] for s in rep["skipped"]}
     assert "field-init: construction sites in the whole tree" in checks
     assert "fault-contract: producers and consumers in the whole tree" in checks
     assert "whole-tree checks" in checks
 
 
+def test_bundled_series_updating_every_site_reports_nothing_missing(tmp_path):
+    """The corpus twin of the gfp_mask thread: a new member set at every site, diff-only."""
+    from reviewbot import corpus
+    rc, rep = review_json("--mbox", str(corpus.thread_path("clean")), "--no-simulate",
+                          cwd=tmp_path)
+    assert rep["series"]["mode"] == "diff-only"
+    assert not [f for f in rep["findings"] if f["severity"] != "info"]
+    assert not [f for f in rep["findings"] if f["rule"] == "fault-contract"]
+
+
 def test_gfp_mask_thread_reports_nothing_missing(tmp_path):
-    rc, rep = review_json("--mbox", str(GFP_2014), cwd=tmp_path)
+    rc, rep = review_json("--mbox", str(shared_thread(GFP_2014)), cwd=tmp_path)
     assert rc == 3, "no findings, but no tree was found: not a pass"
     assert not [f for f in rep["findings"] if f["severity"] != "info"]
     assert not [f for f in rep["findings"] if f["rule"] == "fault-contract"]

@@ -164,9 +164,16 @@ def test_non_utf8_mail(tmp_path):
 
 
 def test_series_with_a_missing_patch_against_a_tree(tmp_path, corpus_tree):
+    import json
     msgs = corpus.thread_path("cow-missing-init").read_bytes().split(b"\nFrom ")
     raw = b"\nFrom ".join(m for m in msgs if b"Subject: [PATCH 2/2]" not in m)
-    assert_one_line(bad(tmp_path, raw, "--tree", str(corpus_tree)), "missing patch 2/2")
+    r = bad(tmp_path, raw, "--tree", str(corpus_tree), "--format", "json", "--no-simulate")
+    assert r.returncode == 1, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["series"]["mode"] == "tree" and rep["series"]["applied"] == "exact"
+    assert any("missing patch 2/2" in s["reason"] for s in rep["skipped"]
+               if s["check"] == "series")
+    assert "do_page_mkwrite" in {f["function"] for f in rep["findings"]}
 
 
 def test_tree_that_is_not_a_git_repo(tmp_path):
@@ -181,7 +188,7 @@ def test_missing_tree(tmp_path):
     assert_one_line(r, "no such tree")
 
 
-def test_series_that_does_not_apply_still_runs_diff_checks(tmp_path, corpus_tree):
+def test_series_needing_fuzz_is_applied_with_fuzz(tmp_path, corpus_tree):
     raw = corpus.thread_path("cow").read_bytes().replace(
         b" \tvmf.flags = FAULT_FLAG_WRITE | FAULT_FLAG_MKWRITE;",
         b" \tvmf.flags = FAULT_FLAG_WRITE | FAULT_FLAG_NOTHERE;")
@@ -189,9 +196,11 @@ def test_series_that_does_not_apply_still_runs_diff_checks(tmp_path, corpus_tree
     assert r.returncode == 1, r.stderr
     import json
     rep = json.loads(r.stdout)
-    assert rep["series"]["mode"] == "diff-only" and not rep["series"]["applied"]
-    apply = [s for s in rep["skipped"] if s["check"] == "apply"]
-    assert apply and "patch 1/2 does not apply: mm/memory.c hunk #" in apply[0]["reason"]
+    assert rep["series"]["mode"] == "tree" and rep["series"]["applied"] == "fuzz"
+    assert not [s for s in rep["skipped"] if s["check"] == "apply"]
+    apply = [s for s in rep["skipped"] if s["check"] == "apply (fuzz)"]
+    assert apply and "patch 1/2 applies to" in apply[0]["reason"] and "(fuzz)" in \
+        apply[0]["reason"]
     assert any(f["rule"] == "field-init" for f in rep["findings"])
 
 
@@ -199,5 +208,8 @@ def test_c_that_tree_sitter_cannot_parse(tmp_path, corpus_tree):
     junk = "".join(f"+)))) {{ ]] = ;; #{i} ((((\n" for i in range(30))
     body = ("Break it.\n---\ndiff --git a/mm/junk.c b/mm/junk.c\nnew file mode 100644\n"
             "--- /dev/null\n+++ b/mm/junk.c\n@@ -0,0 +1,30 @@\n" + junk)
-    r = bad(tmp_path, _mail(body), "--tree", str(corpus_tree))
-    assert_one_line(r, "mm/junk.c", "cannot parse")
+    r = bad(tmp_path, _mail(body), "--tree", str(corpus_tree), "--format", "json")
+    assert r.returncode in (0, 1), r.stderr
+    import json
+    parse = [s["reason"] for s in json.loads(r.stdout)["skipped"] if s["check"] == "parse"]
+    assert parse and parse[0].startswith("mm/junk.c:1") and "cannot parse" in parse[0]

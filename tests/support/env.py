@@ -33,6 +33,17 @@ def missing(what: str, hint: str = SETUP_HINT) -> None:
     pytest.skip(msg)
 
 
+def shared_thread(name: str) -> Path:
+    """A real linux-mm thread from ../shared/threads; a fresh clone has none, so the test skips
+    (or fails under REVIEWBOT_REQUIRE_COMPONENTS=1, as CI has shared/ beside the repo)."""
+    path = SHARED / "threads" / name
+    if not path.is_file():
+        missing(f"the shared linux-mm thread {path}",
+                "the repo expects shared/ beside it (or set REVIEWBOT_SHARED); the bundled "
+                "corpus tests cover the same behaviour")
+    return path
+
+
 def which(cmd: str) -> str | None:
     """A command from the venv's bin/ first, then from PATH."""
     local = VENV_BIN / cmd
