@@ -29,6 +29,7 @@ class Hunk:
     lines: list[tuple[str, str]] = field(default_factory=list)     # (' '|'+'|'-', text) in order
     numbers: list[int | None] = field(default_factory=list)        # patched line of each; '-': None
     functions: list[str] = field(default_factory=list)
+    in_tree: bool = True           # False: the tree did not take it; only the mail has its lines
 
     @property
     def header(self) -> str:
@@ -300,11 +301,17 @@ def images(f: FileDiff, read_base: Callable[[str], bytes | None] | None,
            read_patched: Callable[[str], bytes | None] | None) -> list[tuple[Image, Image]]:
     """(pre, post) images of one C file's change: the whole file before and after the patch when
     there are trees, else one pair per hunk built from the hunk and its context."""
-    if read_base is not None or read_patched is not None:
+    if read_base is None and read_patched is None:
+        return [(_hunk_image(h, "pre"), _hunk_image(h, "post")) for h in f.hunks]
+    taken = [h for h in f.hunks if h.in_tree]
+    pairs = []
+    if taken or not f.hunks:
         old = (read_base(f.path) if read_base and not f.is_added else None) or b""
         new = (read_patched(f.path) if read_patched and not f.is_removed else None) or b""
-        rem = {ln for h in f.hunks for ln, _t in h.removed}
-        add = {ln for h in f.hunks for ln, _t in h.added}
-        return [(Image(f.path, old, list(range(1, old.count(b"\n") + 2)), rem, True),
-                 Image(f.path, new, list(range(1, new.count(b"\n") + 2)), add, True))]
-    return [(_hunk_image(h, "pre"), _hunk_image(h, "post")) for h in f.hunks]
+        rem = {ln for h in taken for ln, _t in h.removed}
+        add = {ln for h in taken for ln, _t in h.added}
+        pairs.append((Image(f.path, old, list(range(1, old.count(b"\n") + 2)), rem, True),
+                      Image(f.path, new, list(range(1, new.count(b"\n") + 2)), add, True)))
+    # a hunk the tree did not take is read as C from the mail, as with no tree at all
+    return pairs + [(_hunk_image(h, "pre"), _hunk_image(h, "post"))
+                    for h in f.hunks if not h.in_tree]

@@ -219,7 +219,10 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
             patched_view = views[-1]
             for d, r, (before, after) in zip(diffs, results, per_patch):
                 skipped.extend(_apply_notes(d, r, base))
-                left_out += r.failed if r.step != "none" else list(d.hunks())
+                missed = r.failed if r.step != "none" else list(d.hunks())
+                for h in missed:
+                    h.in_tree = False
+                left_out += missed
                 if r.step != "exact" or not at_claimed_lines(d, after):
                     d.files = tree_coordinates(d, r.failed, before, after)
             if applied in ("partial", "none"):
