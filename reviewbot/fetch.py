@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import mailbox
 import os
 from email.message import EmailMessage
 from pathlib import Path
@@ -40,13 +39,33 @@ def inbox_from_url(value: str) -> str | None:
     return base + "/" if base.count("/") >= 3 else None
 
 
+def _maildir_messages(path: Path) -> list[bytes]:
+    """The raw messages of a maildir (cur/ and new/, whichever exist), in name order; an
+    unreadable one is an error naming it."""
+    files = []
+    for sub in ("cur", "new"):
+        d = path / sub
+        if d.is_dir():
+            try:
+                files += [f for f in d.iterdir() if not f.name.startswith(".")]
+            except OSError as exc:
+                raise ReviewbotError(str(d), f"cannot read: {exc.strerror}") from None
+    out = []
+    for f in sorted(files, key=lambda f: f.name.split(":")[0]):
+        try:
+            out.append(f.read_bytes())
+        except OSError as exc:
+            raise ReviewbotError(str(f), f"cannot read: {exc.strerror}") from None
+    return out
+
+
 def _read_local(path: Path) -> list[EmailMessage]:
     b4 = _b4()
     if path.is_dir():
         if not (path / "cur").is_dir() and not (path / "new").is_dir():
             raise ReviewbotError(str(path), "a directory that is not a maildir (no cur/ or new/)")
-        raw = b"".join(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n" + _mboxrd_quote(m.as_bytes())
-                       for _k, m in sorted(mailbox.Maildir(str(path), create=False).items()))
+        raw = b"".join(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n" + _mboxrd_quote(m)
+                       for m in _maildir_messages(path))
     else:
         try:
             raw = path.read_bytes()

@@ -12,7 +12,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from support.mbox import mboxrd_bytes  # noqa: E402
-from test_render_reply import COVER, P1, P2, make_mail, sample_series, P2_BODY, cow_body  # noqa: E402
+from test_render_reply import (COVER, P1, P2, HEADERS, make_mail, sample_series,  # noqa: E402
+                               P2_BODY, cow_body)
 
 from reviewbot.deliver.bot import Bot
 from reviewbot.deliver.botconfig import load_config
@@ -49,7 +50,10 @@ def toml(v) -> str:
     return f'"{v}"'
 
 
-def series_mbox(headers_from=None, rev=11, ids=(COVER, P1, P2), patches=(1, 2)) -> bytes:
+def series_mbox(headers_from=None, rev=11, ids=(COVER, P1, P2), patches=(1, 2),
+                headers: str = HEADERS, body_extra: str = "") -> bytes:
+    """The sample series as an mbox; `headers` replaces the mails' From/To/Cc block and
+    `body_extra` is put at the top of each patch's changelog."""
     _, mails = sample_series()
     out = []
     for mid, m in zip(ids, [mails[COVER], mails[P1], mails[P2]]):
@@ -59,7 +63,7 @@ def series_mbox(headers_from=None, rev=11, ids=(COVER, P1, P2), patches=(1, 2)) 
         subj = str(m["Subject"]).replace("v11", f"v{rev}")
         body = m.get_payload()
         parent = ids[0] if idx else None
-        mm = make_mail(mid, subj, body, parent)
+        mm = make_mail(mid, subj, body_extra + body if idx else body, parent, headers)
         if headers_from:
             mm.replace_header("From", headers_from)
         out.append(mm)
@@ -75,10 +79,14 @@ def test_bot_replies_once_in_thread_and_rerun_sends_nothing(tmp_path, public_inb
     smtp_server.route(public_inbox)
     bot = Bot(load_config(write_config(tmp_path, public_inbox, smtp_server, settle=0)))
     stats = bot.run_once()
-    assert stats["reviewed"] == 1 and stats["sent"] >= 1
     msgs = sent_to_archive(smtp_server)
-    assert {m["In-Reply-To"] for m in msgs} <= {f"<{COVER}>", f"<{P1}>", f"<{P2}>"}
-    assert f"<{P1}>" in {m["In-Reply-To"] for m in msgs}
+    # the series' findings are all on patch 1: one reply, under it
+    assert [m["In-Reply-To"] for m in msgs] == [f"<{P1}>"]
+    assert stats["reviewed"] == 1 and stats["sent"] == 1
+    db = sqlite3.connect(tmp_path / "state.sqlite")
+    assert db.execute("SELECT msgid, status FROM replies").fetchall() == [
+        (msgs[0]["Message-ID"].strip("<>"), "sent")]
+    db.close()
     for r in smtp_server.messages:
         assert r.delivered_to == [public_inbox.address]
         assert set(a.lower() for a in r.rcpt_tos) <= {
@@ -91,7 +99,8 @@ def test_bot_replies_once_in_thread_and_rerun_sends_nothing(tmp_path, public_inb
     assert bot.run_once()["sent"] == 0
     bot.close()
     bot = Bot(load_config(write_config(tmp_path, public_inbox, smtp_server, settle=0)))
-    assert bot.run_once() == {"messages": 0, "patches": 0, "skipped": 0, "reviewed": 0, "sent": 0}
+    assert bot.run_once() == {"messages": 0, "patches": 0, "skipped": 0, "reviewed": 0,
+                              "sent": 0, "failed": 0, "unsent": 0, "errors": 0}
     assert len(smtp_server.messages) == n
     bot.close()
 
@@ -233,3 +242,21 @@ def test_no_findings_policy_none_or_author_only(tmp_path, public_inbox_factory, 
     assert m["Cc"] is None and m["In-Reply-To"] == "<20150203113000.7341-0-dmitri.vance@example.org>"
     assert "has no questions about it" in " ".join(m.get_content().split())
     bot.close()
+
+
+@pytest.mark.parametrize("prefix", [b"[RFC", b"[RFC PATCH v3"])
+def test_rfc_series_are_reviewed_like_patches(prefix, tmp_path, public_inbox_factory,
+                                               smtp_server):
+    mbox = series_mbox().replace(b"Subject: [PATCH v11", b"Subject: " + prefix)
+    assert mbox.count(b"Subject: " + prefix + b" ") == 3
+    public_inbox = public_inbox_factory(mbox)
+    smtp_server.route(public_inbox)
+    bot = Bot(load_config(write_config(tmp_path, public_inbox, smtp_server)))
+    stats = bot.run_once()
+    bot.close()
+    assert stats["patches"] == 3 and stats["reviewed"] == 1 and stats["sent"] == 1
+    m = smtp_server.messages[0].message()
+    assert m["In-Reply-To"] == f"<{P1}>" and m["Subject"].startswith("Re: " + prefix.decode())
+    # a long Subject stays on one line, not folded right after its colon
+    assert b"\nSubject: Re: " + prefix + b" 1/2] mm: Allow page fault handlers to perform the COW\n" \
+        in smtp_server.messages[0].data

@@ -92,11 +92,9 @@ def test_b4_check_json_for_a_patch_and_empty_for_discussion(tmp_path):
 
 
 def test_reply_send_uses_git_sendemail_config(smtp_server, bundled_replies, tmp_path):
-    import os
-    env = dict(os.environ, HOME=str(tmp_path), GIT_CONFIG_COUNT="3",
-               GIT_CONFIG_KEY_0="sendemail.smtpServer", GIT_CONFIG_VALUE_0=smtp_server.host,
-               GIT_CONFIG_KEY_1="sendemail.smtpServerPort", GIT_CONFIG_VALUE_1=str(smtp_server.port),
-               GIT_CONFIG_KEY_2="reviewbot.from", GIT_CONFIG_VALUE_2=SENDER)
+    from support.smtp import sendemail_env
+    env = sendemail_env(tmp_path, smtp_server.host, smtp_server.port,
+                        reviewbot_from=SENDER)
     p = rb("reply", "--bundled", "--list", "linux-mm@kvack.org", "--send", env=env)
     assert p.returncode == 0, p.stderr.decode()
     got = [r.message() for r in smtp_server.messages]
@@ -104,3 +102,39 @@ def test_reply_send_uses_git_sendemail_config(smtp_server, bundled_replies, tmp_
     for r in smtp_server.messages:
         assert r.mail_from == "reviewbot@example.net"
         assert "willa@example.org" in r.rcpt_tos and "linux-mm@kvack.org" in r.rcpt_tos
+
+
+def test_reply_send_follows_git_send_email_keys(smtp_server, tmp_path):
+    from support.smtp import sendemail_env
+    env = sendemail_env(tmp_path, smtp_server.host, smtp_server.port,
+                        sendemail_envelopeSender="bounces@example.net",
+                        sendemail_to="archive@example.net", sendemail_cc="me@example.net")
+    p = rb("reply", "--bundled", "--send", env=env)     # no --list: warned about
+    assert p.returncode == 0, p.stderr.decode()
+    assert "warning: no mailing list among the recipients" in p.stderr.decode()
+    assert smtp_server.messages
+    for r in smtp_server.messages:
+        assert r.mail_from == "bounces@example.net"
+        assert {"archive@example.net", "me@example.net"} <= set(r.rcpt_tos)
+        m = r.message()
+        assert "archive@example.net" in m["To"] and "me@example.net" in m["Cc"]
+
+
+def test_reply_send_asks_first_unless_confirm_never(smtp_server, tmp_path):
+    from support.smtp import sendemail_env
+    env = sendemail_env(tmp_path, smtp_server.host, smtp_server.port, sendemail_confirm="auto")
+    p = rb("reply", "--bundled", "--list", "linux-mm@kvack.org", "--send", env=env)
+    err = p.stderr.decode()
+    assert p.returncode == 2 and err.count("\n") == 1
+    assert err.startswith("reviewbot: sendemail.confirm: cannot ask before sending")
+    assert not smtp_server.messages
+
+
+def test_smtp_encryption_tls_means_starttls_and_is_not_retried(smtp_server, tmp_path):
+    from support.smtp import sendemail_env
+    env = sendemail_env(tmp_path, smtp_server.host, smtp_server.port,
+                        sendemail_smtpEncryption="tls")
+    p = rb("reply", "--bundled", "--list", "linux-mm@kvack.org", "--send", env=env)
+    err = p.stderr.decode()
+    assert p.returncode == 2 and "TLS or authentication failed" in err and "STARTTLS" in err
+    assert "retry in" not in err and not smtp_server.messages

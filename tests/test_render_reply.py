@@ -196,6 +196,11 @@ def test_one_reply_per_patch_with_findings_and_cover_only_for_series_wide(replie
 
 def test_recipients_author_to_list_and_original_cc_never_the_bot(replies):
     msgs, _ = replies
+    assert all(addrs(m, "Cc") == ["linux-mm@kvack.org"] for m in msgs), \
+        "the patch's Cc is copied only where the allow-list names it"
+    report, mails = sample_series()
+    allow = ["linux-fsdevel@vger.kernel.org", "Ross.Zwisler@linux.intel.com"]
+    msgs = [parse(m) for m in render_replies(report, mails, policy(cc_allow=allow))]
     for m in msgs:
         assert addrs(m, "To") == ["matthew.r.wilcox@intel.com"]
         cc = addrs(m, "Cc")

@@ -13,11 +13,14 @@ from pathlib import Path
 
 from reviewbot.deliver import smtp as smtpmod
 from reviewbot.deliver.botconfig import BotConfig, ListPolicy
-from reviewbot.deliver.inbox import Inbox, series_name, triage
+from reviewbot.deliver.inbox import Inbox, LoopGuard, series_name, triage
+from reviewbot.deliver.outfiles import write_atomic
+from reviewbot.errors import ReviewbotError
 from reviewbot.mail import normalise_addr, parse_addresses, parse_patch_mail
 from reviewbot.deliver.state import State
 from reviewbot.findings import Report
-from reviewbot.render.reply import ReplyPolicy, render_no_findings, render_replies
+from reviewbot.render.reply import (ReplyPolicy, is_addr_spec, render_no_findings,
+                                   render_replies)
 
 log = logging.getLogger("reviewbot.bot")
 BATCH = 500                      # messages per state transaction while following
@@ -36,11 +39,28 @@ class Bot:
         self.review = review
         self.now = now
         self.sleep = sleep
-        cfg.state.parent.mkdir(parents=True, exist_ok=True)
-        self.state = State(cfg.state)
-        self.inboxes = {l.address: Inbox(l.inbox) for l in cfg.lists}
+        self.inboxes = {}
+        for l in cfg.lists:                  # checked before the state is created
+            try:
+                self.inboxes[l.address] = Inbox(l.inbox)
+            except Exception as e:
+                for i in self.inboxes.values():
+                    i.close()
+                why = str(e).removeprefix(f"{l.inbox}: ")
+                raise ReviewbotError(f"{l.inbox}", f"cannot open the inbox of {l.address}: "
+                                     f"{why}") from None
         self.policies = {l.address: l for l in cfg.lists}
-        self._bundled_tree()
+        try:
+            self.state = State(cfg.state)    # locked: one bot per state file
+        except BaseException:
+            for i in self.inboxes.values():
+                i.close()
+            raise
+        try:
+            self._bundled_tree()
+        except BaseException:
+            self.close()
+            raise
 
     def _bundled_tree(self) -> None:
         if self.cfg.tree == "bundled":
@@ -61,12 +81,19 @@ class Bot:
 
     # -- one pass ---------------------------------------------------------------------
     def run_once(self) -> dict:
-        stats = {"messages": 0, "patches": 0, "skipped": 0, "reviewed": 0, "sent": 0}
+        """One pass; the counts say what happened, `failed` and `unsent` what did not (a
+        review that failed, a reply refused or not delivered, an archive that is unreadable)."""
+        stats = {"messages": 0, "patches": 0, "skipped": 0, "reviewed": 0, "sent": 0,
+                 "failed": 0, "unsent": 0, "errors": 0}
         for address in self.inboxes:
-            self.follow(address, stats)
+            try:
+                self.follow(address, stats)
+            except Exception as e:      # one unreadable archive must not stop the others
+                log.error("list %s: archive not read: %s", address, e)
+                stats["errors"] += 1
         self.reconcile()
         self.review_ready(stats)
-        stats["sent"] = self.send_queued()
+        self.send_queued(stats)
         return stats
 
     def follow(self, address: str, stats: dict | None = None, limit: int | None = None) -> dict:
@@ -94,10 +121,17 @@ class Bot:
                     if limit is not None and stats["messages"] >= limit:
                         break
                 self.state.db.execute("COMMIT")
+            except Exception as e:      # this epoch cannot be read; the others still are
+                self.state.db.execute("ROLLBACK")
+                log.error("list %s: epoch %s not read: %s", address, epoch, e)
+                stats["errors"] = stats.get("errors", 0) + 1
             except BaseException:
                 self.state.db.execute("ROLLBACK")
                 raise
         return stats
+
+    def _guard(self, address: str) -> LoopGuard:
+        return LoopGuard(own_address=self.cfg.sender[1], list_address=address)
 
     def _one(self, address, inbox: Inbox, nb, ignore, stats) -> None:
         stats["messages"] += 1
@@ -108,7 +142,7 @@ class Bot:
             self.state.add_message(f"blob:{nb.blob}", "huge", epoch=nb.epoch, blob=nb.blob)
             stats["skipped"] += 1
             return
-        t = triage(raw, ignore)
+        t = triage(raw, ignore, self._guard(address))
         if t.kind == "malformed":
             log.warning("%s epoch %s blob %s: malformed message skipped: %s", address,
                         nb.epoch, nb.blob[:12], t.reason)
@@ -116,8 +150,10 @@ class Bot:
                                    blob=nb.blob)
             stats["skipped"] += 1
             return
-        if self.state.reply_status(t.msgid) not in (None, "dry-run"):
+        if self.state.reply_status(t.msgid) not in (None, "dry-run", "sent"):
             self.state.set_reply(t.msgid, "sent")       # our reply reached the archive
+        if t.own and t.parent:
+            self.state.add_own_reply(t.parent, t.msgid)
         if t.kind in ("patch", "cover"):
             key = t.series_key
             if not self.state.add_message(t.msgid, t.kind, key, t.n, nb.epoch, nb.blob):
@@ -130,13 +166,25 @@ class Bot:
             self.state.add_message(t.msgid, t.kind)
 
     # -- exactly once --------------------------------------------------------------------
+    def _archived(self, rcpts: str) -> bool:
+        """The reply went to a list whose archive the bot follows, so the archive can tell."""
+        lists = {normalise_addr(a) for a in self.inboxes}
+        return any(normalise_addr(a) in lists for a in rcpts.split("\n"))
+
     def reconcile(self) -> None:
-        """A reply left 'sending' by a crash is sent if the archive has it; otherwise it is
-        queued again once the list had time to archive it."""
+        """A reply left 'sending' by a crash: sent if the archive has it; when it should be
+        archived but is not (after `resend_after`), queued again; when no followed archive
+        can tell (author-only mail), marked 'unknown' and logged, never resent."""
         with self.state:
-            for msgid, _series, _raw, _rcpts, updated in self.state.replies_with("sending"):
+            for msgid, _series, _raw, rcpts, updated in self.state.replies_with("sending"):
                 if self.state.seen(msgid):
                     self.state.set_reply(msgid, "sent")
+                elif not self._archived(rcpts):
+                    log.warning("reply %s: interrupted while sending and not sent to an "
+                                "archived list; it may or may not have been delivered, so it "
+                                "is not sent again", msgid)
+                    self.state.set_reply(msgid, "unknown", "interrupted while sending; "
+                                         "not resent")
                 elif self.now() - updated >= self.cfg.resend_after:
                     log.warning("reply %s not found in the archive; sending again", msgid)
                     self.state.set_reply(msgid, "queued", "interrupted while sending")
@@ -144,25 +192,41 @@ class Bot:
     # -- review --------------------------------------------------------------------------
     def review_ready(self, stats: dict) -> None:
         now = self.now()
-        for s in self.state.series_with("waiting"):
-            members = self.state.series_messages(s["key"])
-            have = sorted({idx for _, idx, _, _ in members if idx > 0})
-            total = max(s["total"], 1)
-            complete = have == list(range(1, total + 1))
-            age = now - s["first_seen"]
-            if total > self.cfg.max_series_patches:
-                with self.state:
-                    self.state.set_series(s["key"], "skipped",
-                                          f"{total} patches, over the limit of "
-                                          f"{self.cfg.max_series_patches}")
-                log.warning("series %s: %d patches, not reviewed", s["key"], total)
-                continue
-            if not have or not (complete and age >= self.cfg.settle or age >= self.cfg.hold):
-                continue
-            self._review_series(s, members, have, total, complete)
+        for s in self.state.series_with("waiting") + self.state.series_with("failed", now):
+            try:
+                self._ready(s, now, stats)
+            except Exception as e:   # one series that cannot be read must not stall the rest
+                self._failed(s["key"], f"{e.__class__.__name__}: {e}", stats)
+
+    def _failed(self, key: str, reason: str, stats: dict) -> None:
+        """Log it, and retry later: backoff doubling from `retry` up to `retry_max`."""
+        with self.state:
+            n = self.state.q("SELECT attempts FROM series WHERE key=?", key).fetchone()[0]
+            delay = min(self.cfg.retry * 2 ** n, self.cfg.retry_max)
+            self.state.review_failed(key, reason, self.now() + delay)
+        log.error("series %s: review failed (attempt %d, retry in %ds): %s", key, n + 1,
+                  delay, reason)
+        stats["failed"] = stats.get("failed", 0) + 1
+
+    def _ready(self, s, now: float, stats: dict) -> None:
+        members = self.state.series_messages(s["key"])
+        have = sorted({idx for _, idx, _, _ in members if idx > 0})
+        total = max(s["total"], 1)
+        complete = have == list(range(1, total + 1))
+        age = now - s["first_seen"]
+        if total > self.cfg.max_series_patches:
+            with self.state:
+                self.state.set_series(s["key"], "skipped",
+                                      f"{total} patches, over the limit of "
+                                      f"{self.cfg.max_series_patches}")
+            log.warning("series %s: %d patches, not reviewed", s["key"], total)
+            return
+        if not have or not (complete and age >= self.cfg.settle or age >= self.cfg.hold):
+            return
+        if self._review_series(s, members, have, total, complete, stats):
             stats["reviewed"] = stats.get("reviewed", 0) + 1
 
-    def _review_series(self, s, members, have, total, complete) -> None:
+    def _review_series(self, s, members, have, total, complete, stats) -> bool:
         key = s["key"]
         policy = self.policies[s["inbox"]]
         inbox = self.inboxes[s["inbox"]]
@@ -174,10 +238,8 @@ class Bot:
         try:
             report = self.review(list(mails.values()), self.cfg, complete)
         except Exception as e:       # a review that fails is logged, never mailed about
-            log.error("series %s: review failed: %s", key, e)
-            with self.state:
-                self.state.set_series(key, "failed", str(e)[:500])
-            return
+            self._failed(key, str(e) or e.__class__.__name__, stats)
+            return False
         footer = []
         if not complete:
             missing = [str(i) for i in range(1, total + 1) if i not in have]
@@ -188,6 +250,7 @@ class Bot:
             footer.append("The series did not apply to the tree; only the checks that need "
                           "the diff and the base ran.")
         self._reply(key, s, report, mails, policy, footer)
+        return True
 
     def _reply(self, key, s, report: Report, mails, policy: ListPolicy, footer) -> None:
         prior = self.state.prior_revision(key)
@@ -210,10 +273,14 @@ class Bot:
             footer = footer + [f"Compared with v{prior_rev}: {len(addressed)} finding(s) "
                                f"addressed, {sum(r[1] == 'still present' for r in rows)} still "
                                "present."]
-        rp = ReplyPolicy(sender=self.cfg.sender, lists=[policy.address],
-                         recipients=policy.recipients,
+        posted = self._posted_to(mails)
+        lists = [policy.address] + [l.address for l in self.cfg.lists
+                                    if l.address != policy.address and
+                                    normalise_addr(l.address) in posted]
+        rp = ReplyPolicy(sender=self.cfg.sender, lists=lists, recipients=policy.recipients,
                          bot_addresses=self.cfg.bots, reply_to=policy.reply_to,
-                         linkmask=self.cfg.linkmask)
+                         linkmask=self.cfg.linkmask, cc_allow=self.cfg.cc_allow,
+                         max_cc=self.cfg.max_cc)
         date = email.utils.formatdate(localtime=False)
         msgs = render_replies(report, mails, rp, date=date, notes=notes, footer=footer,
                               findings=to_mail) if to_mail else []
@@ -221,8 +288,13 @@ class Bot:
                 policy.no_findings == "author" and mails:
             first = report.series_msgid if report.series_msgid in mails else next(iter(mails))
             msgs = [render_no_findings(report, mails[first], rp, date, footer)]
-        allowed = self._allowed(mails, policy)
-        status = "dry-run" if self.cfg.dry_run else "queued"
+        allowed = self._allowed(mails)
+        if self.cfg.dry_run:
+            # each file complete on disk before anything is recorded; a write that fails
+            # raises, the series stays unreviewed and is retried
+            for m in msgs:
+                name = m["Message-ID"].strip("<>").replace("/", "_")
+                write_atomic(self.cfg.outdir / f"{name}.eml", m.as_bytes(), "outdir")
         with self.state:
             for f, st, mailed in rows:
                 self.state.add_finding(key, f.identity, f.patch, f.rule, f.message, st, mailed)
@@ -232,46 +304,68 @@ class Bot:
                 rcpts = self._recipients(m, allowed)
                 if not rcpts:
                     continue
-                self.state.add_reply(m["Message-ID"].strip("<>"), key,
-                                     m["In-Reply-To"].strip("<>"), m.as_bytes(), rcpts, status)
+                mid, parent = m["Message-ID"].strip("<>"), m["In-Reply-To"].strip("<>")
+                status = "dry-run" if self.cfg.dry_run else "queued"
+                if not self.cfg.dry_run and (self.state.seen(mid) or
+                                             self.state.replied_to(parent)):
+                    # the archive already has it (a state file lost or restored)
+                    log.warning("reply %s: already in the archive, not sent again", mid)
+                    status = "sent"
+                self.state.add_reply(mid, key, parent, m.as_bytes(), rcpts, status)
             self.state.set_series(key, "replying" if msgs and not self.cfg.dry_run else "done")
-        if self.cfg.dry_run:
-            self.cfg.outdir.mkdir(parents=True, exist_ok=True)
-            for m in msgs:
-                name = m["Message-ID"].strip("<>").replace("/", "_")
-                (self.cfg.outdir / f"{name}.eml").write_bytes(m.as_bytes())
         log.info("series %s: %d findings, %d replies %s", key, len(report.findings), len(msgs),
                  "written (dry run)" if self.cfg.dry_run else "queued")
 
-    def _allowed(self, mails, policy: ListPolicy) -> set[str]:
-        """Addresses a reply may go to: configured lists and the patches' own people."""
+    def _posted_to(self, mails) -> set[str]:
+        out: set[str] = set()
+        for m in mails.values():
+            out |= {normalise_addr(a) for _, a in parse_patch_mail(m).recipients}
+        return out
+
+    def _allowed(self, mails) -> set[str]:
+        """Addresses a reply may go to: the authors, the configured lists, and the patches'
+        own Cc/To only where the allow-list names them; never the bot or a muted sender."""
         allowed = {normalise_addr(l.address) for l in self.cfg.lists}
+        allow = {normalise_addr(a) for a in self.cfg.cc_allow}
         for m in mails.values():
             pm = parse_patch_mail(m)
-            allowed |= {normalise_addr(a) for _, a in [pm.author] + pm.recipients if a}
+            if pm.author[1]:
+                allowed.add(normalise_addr(pm.author[1]))
+            allowed |= {normalise_addr(a) for _, a in pm.recipients} & allow
         return allowed - self.cfg.ignore_from
 
     def _recipients(self, m, allowed: set[str]) -> list[str]:
         rcpts = [a for _, a in parse_addresses(str(m.get("To", "")), str(m.get("Cc", "")))]
-        bad = [a for a in rcpts if normalise_addr(a) not in allowed]
+        bad = [a for a in rcpts if normalise_addr(a) not in allowed or not is_addr_spec(a)]
         if bad:      # the renderer never does this; the guard stays in case it ever does
             log.error("reply %s: dropping recipients outside policy: %s", m["Message-ID"], bad)
-        return [a for a in rcpts if normalise_addr(a) in allowed]
+        return [a for a in rcpts if a not in bad][:2 + len(self.cfg.lists) + self.cfg.max_cc]
 
     # -- sending -------------------------------------------------------------------------
-    def send_queued(self) -> int:
+    def send_queued(self, stats: dict | None = None) -> int:
+        """Send in order; a permanent refusal (5xx, unusable address) fails that reply alone,
+        a temporary one (the server down) keeps it and the rest queued for the next pass."""
+        stats = stats if stats is not None else {}
         sent = 0
-        for msgid, series, raw, rcpts, _ in self.state.replies_with("queued"):
+        queued = self.state.replies_with("queued")
+        for i, (msgid, series, raw, rcpts, _) in enumerate(queued):
             with self.state:
                 self.state.set_reply(msgid, "sending")
             try:
                 smtpmod.send(raw, self.cfg.sender[1], rcpts.split("\n"), self.cfg.smtp,
                              sleep=self.sleep)
             except smtpmod.SendError as e:
+                if e.permanent:
+                    log.error("reply %s: refused, not sent: %s", msgid, e)
+                    with self.state:
+                        self.state.set_reply(msgid, "failed", str(e)[:500])
+                    stats["unsent"] = stats.get("unsent", 0) + 1
+                    continue
                 log.error("reply %s: %s; will retry", msgid, e)
                 with self.state:
                     self.state.q("UPDATE replies SET status='queued', last_error=?, "
                                  "attempts=attempts+1 WHERE msgid=?", str(e), msgid)
+                stats["unsent"] = stats.get("unsent", 0) + len(queued) - i
                 break        # the server is down: keep the rest queued in order
             with self.state:
                 self.state.set_reply(msgid, "sent")
@@ -280,6 +374,7 @@ class Bot:
             self.state.q("UPDATE series SET status='done' WHERE status='replying' AND NOT "
                          "EXISTS (SELECT 1 FROM replies r WHERE r.series=series.key AND "
                          "r.status IN ('queued','sending'))")
+        stats["sent"] = sent
         return sent
 
     def loop(self, stop=lambda: False) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reviewbot.mail import normalise_addr, parse_addresses
+from reviewbot.deliver.recipients import load_allow_list
 from reviewbot.deliver.smtp import SmtpConfig
 from reviewbot.errors import ReviewbotError
 
@@ -23,6 +24,7 @@ settle = 0              # seconds: a complete series waits this long for straggl
 poll = 60
 bots = ["lkp@intel.com"]               # never reviewed or answered
 muted = []
+cc_allow = ["MAINTAINERS"]             # people the patch Cc'd who may be Cc'd (at most max_cc)
 
 [[list]]
 address = "linux-mm@kvack.org"
@@ -70,6 +72,10 @@ class BotConfig:
     max_series_patches: int = 100
     simulate: bool = True
     linkmask: str = "https://lore.kernel.org/r/%s"
+    retry: float = 300.0            # first wait after a failed review; doubles per failure
+    retry_max: float = 21600.0      # ... up to this
+    cc_allow: list[str] = field(default_factory=list)
+    max_cc: int = 8
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
 
     @property
@@ -84,49 +90,104 @@ def _choice(value: str, allowed: tuple, where: str) -> str:
     return value
 
 
+_TYPES = {str: "a string", bool: "true or false", int: "an integer", float: "a number",
+          list: "a list"}
+
+
+class _Table:
+    """One TOML table whose values are checked for type as they are read."""
+
+    def __init__(self, data, where: str):
+        if not isinstance(data, dict):
+            raise ReviewbotError(where, "must be a table")
+        self.data, self.where = data, where
+
+    def get(self, key: str, kind: type, default):
+        v = self.data.get(key, default)
+        ok = isinstance(v, kind) and not (kind in (int, float) and isinstance(v, bool))
+        if kind is float and isinstance(v, int) and not isinstance(v, bool):
+            v, ok = float(v), True
+        if not ok:
+            raise ReviewbotError(f"{self.where} {key}", f"must be {_TYPES[kind]}, not {v!r}")
+        if kind in (int, float) and v < 0:
+            raise ReviewbotError(f"{self.where} {key}", f"must not be negative, not {v!r}")
+        if kind is list and not all(isinstance(x, str) for x in v):
+            raise ReviewbotError(f"{self.where} {key}", f"must be a list of strings, not {v!r}")
+        return v
+
+
+def _linkmask(value: str, where: str) -> str:
+    try:
+        ok = value.count("%s") == 1 and value % "x" is not None
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ReviewbotError(where, f"must contain %s once (for the Message-ID), and no other "
+                             f"%-format, not {value!r}")
+    return value
+
+
 def load_config(path: str | Path) -> BotConfig:
+    """Read and check the whole file; nothing is created here (the state comes later)."""
     p = Path(path)
     try:
         data = tomllib.loads(p.read_text())
     except OSError as e:
         raise ReviewbotError(str(p), e.strerror or str(e))
+    except UnicodeDecodeError:
+        raise ReviewbotError(str(p), "not valid TOML: not UTF-8")
     except tomllib.TOMLDecodeError as e:
         raise ReviewbotError(str(p), f"not valid TOML: {e}")
     base_dir = p.resolve().parent
     rel = lambda v: (base_dir / Path(v).expanduser()) if v else None
-    bot = data.get("bot", {})
-    sender = parse_addresses(bot.get("from", ""))
+    bot = _Table(data.get("bot", {}), f"{p}: [bot]")
+    sender = parse_addresses(bot.get("from", str, ""))
     if not sender:
         raise ReviewbotError(f"{p}: [bot] from", "needs a valid address, e.g. "
                              "\"reviewbot <reviewbot@example.net>\"")
+    raw_lists = data.get("list", [])
+    if not isinstance(raw_lists, list):
+        raise ReviewbotError(f"{p}: list", "must be [[list]] tables")
     lists = []
-    for i, l in enumerate(data.get("list", [])):
+    for i, raw in enumerate(raw_lists):
         where = f"{p}: [[list]] #{i + 1}"
-        if not l.get("address") or not l.get("inbox"):
+        l = _Table(raw, where)
+        if not l.get("address", str, "") or not l.get("inbox", str, ""):
             raise ReviewbotError(where, "needs address and inbox")
         lists.append(ListPolicy(
-            address=l["address"], inbox=rel(l["inbox"]),
-            recipients=_choice(l.get("recipients", "all"), ("all", "author+lists", "author"),
-                               where + " recipients"),
-            no_findings=_choice(l.get("no_findings", "none"), ("none", "author"),
+            address=l.get("address", str, ""), inbox=rel(l.get("inbox", str, "")),
+            recipients=_choice(l.get("recipients", str, "all"),
+                               ("all", "author+lists", "author"), where + " recipients"),
+            no_findings=_choice(l.get("no_findings", str, "none"), ("none", "author"),
                                 where + " no_findings"),
-            remail_still_present=bool(l.get("remail_still_present", False)),
-            report_preexisting=bool(l.get("report_preexisting", False)),
-            reply_to=l.get("reply_to", "")))
+            remail_still_present=l.get("remail_still_present", bool, False),
+            report_preexisting=l.get("report_preexisting", bool, False),
+            reply_to=l.get("reply_to", str, "")))
     if not lists:
         raise ReviewbotError(str(p), "no [[list]] to follow")
-    state = rel(bot.get("state", "reviewbot-state.sqlite"))
-    tree = bot.get("tree", "")
+    state = rel(bot.get("state", str, "reviewbot-state.sqlite"))
+    if state.is_dir():
+        raise ReviewbotError(f"{p}: [bot] state", f"{state} is a directory")
+    tree = bot.get("tree", str, "")
     cfg = BotConfig(
         lists=lists, state=state, sender=sender[0],
-        outdir=rel(bot.get("outdir", "outbox")), dry_run=bool(bot.get("dry_run", True)),
-        tree=tree if tree in ("", "bundled") else str(rel(tree)), base=bot.get("base", ""),
-        hold=float(bot.get("hold", 86400)), settle=float(bot.get("settle", 0)),
-        poll=float(bot.get("poll", 60)), resend_after=float(bot.get("resend_after", 3600)),
-        bots=list(bot.get("bots", [])), muted=list(bot.get("muted", [])),
-        max_message_bytes=int(bot.get("max_message_bytes", 4 * 1024 * 1024)),
-        max_series_patches=int(bot.get("max_series_patches", 100)),
-        simulate=bool(bot.get("simulate", True)),
-        linkmask=bot.get("linkmask", "https://lore.kernel.org/r/%s"),
-        smtp=SmtpConfig.from_mapping(data.get("smtp", {})))
+        outdir=rel(bot.get("outdir", str, "outbox")), dry_run=bot.get("dry_run", bool, True),
+        tree=tree if tree in ("", "bundled") else str(rel(tree)),
+        base=bot.get("base", str, ""),
+        hold=bot.get("hold", float, 86400), settle=bot.get("settle", float, 0),
+        poll=bot.get("poll", float, 60), resend_after=bot.get("resend_after", float, 3600),
+        bots=bot.get("bots", list, []), muted=bot.get("muted", list, []),
+        max_message_bytes=bot.get("max_message_bytes", int, 4 * 1024 * 1024),
+        max_series_patches=bot.get("max_series_patches", int, 100),
+        simulate=bot.get("simulate", bool, True),
+        linkmask=_linkmask(bot.get("linkmask", str, "https://lore.kernel.org/r/%s"),
+                           f"{p}: [bot] linkmask"),
+        retry=bot.get("retry", float, 300), retry_max=bot.get("retry_max", float, 21600),
+        cc_allow=load_allow_list(bot.get("cc_allow", list, []), f"{p}: [bot] cc_allow",
+                                 base_dir),
+        max_cc=bot.get("max_cc", int, 8))
+    try:
+        cfg.smtp = SmtpConfig.from_mapping(_Table(data.get("smtp", {}), f"{p}: [smtp]").data)
+    except (TypeError, ValueError) as e:
+        raise ReviewbotError(f"{p}: [smtp]", f"bad value: {e}")
     return cfg

@@ -17,11 +17,14 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from reviewbot.review import review_with_mail
     from reviewbot.render.checklist import render_checklist
+    from reviewbot.deliver.outfiles import check_outfile, write_atomic
+    if args.output:
+        check_outfile(Path(args.output), "-o")
     args.format = args.format or "text"
     report, mails = review_with_mail(args)
     text = render_checklist(report, mails, html=args.html)
     if args.output:
-        Path(args.output).write_text(text)
+        write_atomic(Path(args.output), text.encode(), "-o")
     else:
         sys.stdout.write(text)
     return 0

@@ -20,6 +20,10 @@ _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _HEADER_LIMIT = 64 * 1024            # triage reads headers only, and only this much
 
 
+class InboxError(Exception):
+    """An epoch that cannot be read; the message names the repository."""
+
+
 @dataclass
 class NewBlob:
     epoch: str          # e.g. "0"
@@ -39,6 +43,8 @@ class Triage:
     revision: int = 1
     root: str = ""
     reason: str = ""
+    own: bool = False        # one of the bot's own replies (by address, X-Mailer or Message-ID)
+    parent: str = ""         # its In-Reply-To
 
     @property
     def series_key(self) -> str:
@@ -69,10 +75,25 @@ class Inbox:
                     self.repos[d.name[:-4]] = git.Repo(d)
 
     def head(self, epoch: str) -> str | None:
+        """The epoch's newest commit; None for an empty epoch; raises InboxError when HEAD
+        names a ref that exists but cannot be read (a corrupt ref is not an empty epoch)."""
+        repo = self.repos[epoch]
         try:
-            return self.repos[epoch].git.rev_parse("--verify", "-q", "HEAD")
+            return repo.git.rev_parse("--verify", "-q", "HEAD")
         except git.GitCommandError:
-            return None                     # empty epoch
+            pass
+        gitdir = Path(repo.git_dir)
+        try:
+            head = (gitdir / "HEAD").read_text(errors="replace").strip()
+        except OSError:
+            head = ""
+        ref = head[5:].strip() if head.startswith("ref: ") else ""
+        packed = gitdir / "packed-refs"
+        exists = bool(ref) and ((gitdir / ref).exists() or (packed.exists() and any(
+            l.endswith(" " + ref) for l in packed.read_text(errors="replace").splitlines())))
+        if exists or not ref:
+            raise InboxError(f"{gitdir}: HEAD ({ref or 'detached'}) cannot be read")
+        return None                         # empty epoch: its branch has no commit yet
 
     def new_blobs(self, epoch: str, since: str | None) -> Iterator[NewBlob]:
         """Blobs added by commits after `since` (oldest first); from the start when `since`
@@ -117,7 +138,47 @@ class Inbox:
 _parser = BytesHeaderParser(policy=compat32)
 
 
-def triage(raw: bytes, ignore_from: set[str]) -> Triage:
+@dataclass
+class LoopGuard:
+    """What tells the bot's own mail, other robots' mail and list loops apart."""
+    own_address: str = ""
+    list_address: str = ""           # the list whose archive this is
+
+    @property
+    def own_domain(self) -> str:
+        return self.own_address.rpartition("@")[2].lower()
+
+
+def _loop_reason(hdr, guard: LoopGuard) -> str:
+    """Why a message must not be answered, from headers other than From ('' if none)."""
+    auto = one_line(hdr.get("Auto-Submitted", "")).lower()
+    if auto and auto.split(";")[0].strip() != "no":
+        return f"Auto-Submitted: {auto}"
+    prec = one_line(hdr.get("Precedence", "")).lower()
+    if prec in ("bulk", "junk", "list"):
+        return f"Precedence: {prec}"
+    own = normalise_addr(guard.own_address)
+    for v in hdr.get_all("X-Loop", []) or []:
+        if own and own in normalise_addr(v):
+            return "X-Loop names the bot"
+    for v in hdr.get_all("X-Mailing-List", []) or []:
+        addrs = [normalise_addr(a) for _, a in parse_addresses(one_line(v).strip("<>"))]
+        if guard.list_address and addrs and normalise_addr(guard.list_address) not in addrs:
+            return f"relayed by another list (X-Mailing-List: {one_line(v)})"
+    return ""
+
+
+def _is_own(hdr, msgid: str, sender: str, guard: LoopGuard) -> bool:
+    """The bot's own reply, also behind a From the list rewrote (DMARC munging)."""
+    if guard.own_address and sender == normalise_addr(guard.own_address):
+        return True
+    if one_line(hdr.get("X-Mailer", "")).lower().startswith("reviewbot "):
+        return True
+    return bool(guard.own_domain) and msgid.startswith("reviewbot-") and \
+        msgid.lower().endswith("@" + guard.own_domain)
+
+
+def triage(raw: bytes, ignore_from: set[str], guard: LoopGuard | None = None) -> Triage:
     """Classify from the headers alone; never raises."""
     try:
         end = raw.find(b"\n\n", 0, _HEADER_LIMIT)
@@ -132,10 +193,19 @@ def triage(raw: bytes, ignore_from: set[str]) -> Triage:
         if not sender:
             t.kind, t.reason = "malformed", "no usable From address"
             return t
+        guard = guard or LoopGuard()
+        if _is_own(hdr, msgid, sender, guard):
+            t.kind, t.reason, t.own = "ignored", "the bot's own mail", True
+            t.parent = parse_msgid(hdr.get("In-Reply-To", ""))
+            return t
         if sender in ignore_from:
             t.kind, t.reason = "ignored", "muted sender or a bot"
             return t
-        is_patch, n, total, rev = subject_tags(subject)
+        loop = _loop_reason(hdr, guard)
+        if loop:
+            t.kind, t.reason = "ignored", loop
+            return t
+        is_patch, n, total, rev = _tags(subject)
         if not is_patch:
             return t
         if total > 0 and n > total:
@@ -150,6 +220,19 @@ def triage(raw: bytes, ignore_from: set[str]) -> Triage:
         return t
     except Exception as e:                  # a header the parser chokes on
         return Triage("malformed", reason=f"unparsable headers: {e.__class__.__name__}")
+
+
+_RFC_NM = re.compile(r"^\s*\[(RFC\b[^\]]*?\b(\d+)\s*/\s*(\d+)[^\]]*)\]", re.I)
+
+
+def _tags(subject: str) -> tuple[bool, int, int, int]:
+    """subject_tags, plus '[RFC n/m]' (no PATCH word): an RFC series is reviewed like one."""
+    tags = subject_tags(subject)
+    m = _RFC_NM.match(subject or "")
+    if tags[0] or not m:
+        return tags
+    rev = re.search(r"\bv(\d+)\b", m.group(1), re.I)
+    return True, int(m.group(2)), int(m.group(3)), int(rev.group(1)) if rev else 1
 
 
 def _decode(value) -> str:

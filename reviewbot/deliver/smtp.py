@@ -13,7 +13,9 @@ from reviewbot.config import git_config
 from reviewbot.errors import ReviewbotError
 
 log = logging.getLogger("reviewbot.smtp")
-KEYS = ("smtpServer", "smtpServerPort", "smtpUser", "smtpPass", "smtpEncryption", "from")
+KEYS = ("smtpServer", "smtpServerPort", "smtpUser", "smtpPass", "smtpEncryption", "from",
+        "envelopeSender", "confirm")
+MULTI = ("to", "cc")                 # git send-email: may be given more than once
 
 
 @dataclass
@@ -22,8 +24,12 @@ class SmtpConfig:
     port: int = 0
     user: str = ""
     password: str = ""
-    encryption: str = ""          # "", "ssl"/"tls" (implicit TLS), "starttls"
+    encryption: str = ""          # "", "ssl" (implicit TLS), "tls"/"starttls" (STARTTLS)
     sender: str = ""
+    envelope_sender: str = ""     # MAIL FROM, when not the From address
+    to: list = None               # extra recipients of every mail (sendemail.to)
+    cc: list = None               # ... (sendemail.cc)
+    confirm: str = ""             # "never": send without asking; otherwise ask first
     timeout: float = 30.0
     retries: int = 4
     backoff: float = 1.0
@@ -39,6 +45,11 @@ class SmtpConfig:
         c.password = str(get("smtpPass", "password", "pass") or "")
         c.encryption = str(get("smtpEncryption", "encryption") or "").lower()
         c.sender = str(get("from", "sender") or "")
+        c.envelope_sender = str(get("envelopeSender", "envelope_sender") or "")
+        c.confirm = str(get("confirm") or "").lower()
+        listed = lambda k: [str(v) for v in (m.get(k) if isinstance(m.get(k), list)
+                                             else [m[k]] if m.get(k) else [])]
+        c.to, c.cc = listed("to"), listed("cc")
         c.timeout = float(get("timeout") or c.timeout)
         c.retries = int(get("retries") if get("retries") is not None else c.retries)
         c.backoff = float(get("backoff") if get("backoff") is not None else c.backoff)
@@ -47,40 +58,69 @@ class SmtpConfig:
 
 def from_git_config(cwd=None) -> SmtpConfig:
     """sendemail.<key>, then reviewbot.<key> on top (git config precedence as usual)."""
-    found = {}
+    found: dict = {}
     for k in KEYS:
         for section in ("sendemail", "reviewbot"):
             v = git_config(f"{section}.{k}", cwd)
             if v is not None:
                 found[k] = v
+    for k in MULTI:
+        found[k] = [a.strip() for v in _git_config_all(f"sendemail.{k}", cwd)
+                    for a in v.split(",") if a.strip()]
     return SmtpConfig.from_mapping(found)
 
 
+def _git_config_all(key: str, cwd=None) -> list[str]:
+    try:
+        out = subprocess.run(["git", "config", "--get-all", key], cwd=cwd, capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return out.stdout.splitlines() if out.returncode == 0 else []
+
+
 class SendError(ReviewbotError):
-    pass
+    """Not sent; `permanent` when the server refused it (5xx) or an address is unusable, so
+    sending it again cannot help."""
+
+    def __init__(self, subject: str, problem: str, permanent: bool = False):
+        super().__init__(subject, problem)
+        self.permanent = permanent
+
+
+def check_addresses(mail_from: str, rcpts: list[str]) -> None:
+    """Every envelope address must be a plain RFC 5322 address not starting with '-': they
+    come from the world's mail and end up in a program's argv or an SMTP command."""
+    from reviewbot.render.reply import is_addr_spec
+    bad = [a for a in [mail_from, *rcpts] if not is_addr_spec(a)]
+    if bad or not rcpts:
+        raise SendError("recipients", f"not sent: not a usable address: {bad[0]!r}" if bad
+                        else "not sent: no recipient", permanent=True)
 
 
 def _port(cfg: SmtpConfig) -> int:
     if cfg.port:
         return cfg.port
-    return 465 if cfg.encryption in ("ssl", "tls") else 587 if cfg.encryption == "starttls" \
-        else 25
+    # git send-email: 465 for ssl, else 25; "starttls" is this tool's name for submission
+    return 465 if cfg.encryption == "ssl" else 587 if cfg.encryption == "starttls" else 25
 
 
 def send_once(raw: bytes, mail_from: str, rcpts: list[str], cfg: SmtpConfig) -> None:
+    check_addresses(mail_from, rcpts)
     if cfg.server.startswith("/"):           # git's convention: a sendmail-like program
-        p = subprocess.run([cfg.server, "-i", *rcpts], input=raw, capture_output=True,
+        # '--' ends the options: what follows is only ever read as an address
+        p = subprocess.run([cfg.server, "-i", "--", *rcpts], input=raw, capture_output=True,
                            timeout=cfg.timeout)
         if p.returncode != 0:
             raise smtplib.SMTPException(p.stderr.decode(errors="replace").strip())
         return
     ctx = ssl.create_default_context()
-    if cfg.encryption in ("ssl", "tls"):
+    if cfg.encryption == "ssl":
         conn = smtplib.SMTP_SSL(cfg.server, _port(cfg), timeout=cfg.timeout, context=ctx)
     else:
         conn = smtplib.SMTP(cfg.server, _port(cfg), timeout=cfg.timeout)
     with conn:
-        if cfg.encryption == "starttls":
+        if cfg.encryption in ("tls", "starttls"):
             conn.starttls(context=ctx)
         if cfg.user:
             conn.login(cfg.user, cfg.password)
@@ -95,14 +135,27 @@ def send(raw: bytes, mail_from: str, rcpts: list[str], cfg: SmtpConfig,
          sleep=time.sleep) -> None:
     """Deliver or raise SendError after the retries; a 5xx other than a refused connection
     is permanent and not retried."""
-    last = ""
+    last, permanent = "", False
+    check_addresses(mail_from, rcpts)
     for attempt in range(cfg.retries + 1):
         try:
             send_once(raw, mail_from, rcpts, cfg)
             return
+        except (ssl.SSLError, ssl.CertificateError, smtplib.SMTPNotSupportedError,
+                smtplib.SMTPAuthenticationError) as e:
+            # TLS or authentication: trying again cannot fix it
+            last, permanent = f"TLS or authentication failed: {e}", True
+            break
         except smtplib.SMTPResponseException as e:
-            last = f"{e.smtp_code} {e.smtp_error!r}"
+            last = f"{e.smtp_code} {_text(e.smtp_error)}"
             if 500 <= e.smtp_code < 600:
+                permanent = True
+                break
+        except smtplib.SMTPRecipientsRefused as e:
+            codes = [c for c, _ in e.recipients.values()]
+            last = "; ".join(f"{a}: {c} {_text(m)}" for a, (c, m) in e.recipients.items())
+            if codes and all(500 <= c < 600 for c in codes):
+                permanent = True
                 break
         except (OSError, smtplib.SMTPException, subprocess.SubprocessError) as e:
             last = str(e) or e.__class__.__name__
@@ -111,4 +164,8 @@ def send(raw: bytes, mail_from: str, rcpts: list[str], cfg: SmtpConfig,
             log.warning("SMTP %s:%s failed (%s); retry in %.1fs", cfg.server, _port(cfg),
                         last, delay)
             sleep(delay)
-    raise SendError(f"SMTP {cfg.server}:{_port(cfg)}", f"not sent: {last}")
+    raise SendError(f"SMTP {cfg.server}:{_port(cfg)}", f"not sent: {last}", permanent)
+
+
+def _text(v) -> str:
+    return v.decode(errors="replace") if isinstance(v, bytes) else str(v)

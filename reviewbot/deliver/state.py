@@ -2,12 +2,17 @@
 
 Replies are recorded before and after sending (queued -> sending -> sent) so a crash in
 between is visible on restart; every change is committed before the next side effect.
+One process at a time: an exclusive flock on `<state>.lock`, held while the State is open.
 """
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import time
 from pathlib import Path
+
+from reviewbot.errors import ReviewbotError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cursor(epoch TEXT PRIMARY KEY, commit_sha TEXT NOT NULL);
@@ -25,23 +30,66 @@ CREATE TABLE IF NOT EXISTS replies(
     raw BLOB, rcpts TEXT, created REAL, updated REAL, attempts INTEGER DEFAULT 0,
     last_error TEXT DEFAULT '');
 CREATE INDEX IF NOT EXISTS replies_status ON replies(status);
+CREATE TABLE IF NOT EXISTS own_replies(parent TEXT, msgid TEXT, PRIMARY KEY(parent, msgid));
 CREATE TABLE IF NOT EXISTS findings(
     series TEXT, identity TEXT, patch TEXT, rule TEXT, message TEXT, status TEXT,
     mailed INTEGER DEFAULT 0, PRIMARY KEY(series, identity));
 """
 
 
+# columns added after the first release: (table, column, declaration)
+MIGRATIONS = [("series", "attempts", "INTEGER DEFAULT 0"),
+              ("series", "retry_at", "REAL DEFAULT 0")]
+
+
+def _lock(path: Path) -> int:
+    """An exclusive, non-blocking flock on `<state>.lock`: a second bot exits at once."""
+    lock = path.with_name(path.name + ".lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise ReviewbotError(str(path), f"state file unusable: {e.strerror or e}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        os.close(fd)
+        raise ReviewbotError(str(path), "in use by another reviewbot bot"
+                             + (f" (pid {holder})" if holder.isdigit() else "")) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
 class State:
     def __init__(self, path: str | Path):
         self.path = str(path)
-        # isolation_level=None: transactions are explicit, so nothing commits by surprise
-        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(SCHEMA)
+        self._lock_fd: int | None = _lock(Path(path))
+        try:
+            # isolation_level=None: transactions are explicit, so nothing commits by surprise
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.executescript(SCHEMA)
+            for table, col, decl in MIGRATIONS:
+                cols = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+                if col not in cols:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {col} {decl}")
+        except sqlite3.Error as e:
+            self._unlock()
+            raise ReviewbotError(self.path, f"state file unusable: {e}") from None
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)         # closing the descriptor drops the flock
+            self._lock_fd = None
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            self.db.close()
+        finally:
+            self._unlock()
 
     # -- transactions -----------------------------------------------------------------
     def __enter__(self):
@@ -85,13 +133,21 @@ class State:
         if name:
             self.q("UPDATE series SET name=? WHERE key=? AND name=''", name, key)
 
-    def series_with(self, status: str) -> list[sqlite3.Row]:
+    def series_with(self, status: str, due: float | None = None) -> list[sqlite3.Row]:
+        """Series in `status`; with `due`, only those whose retry time has come."""
         self.db.row_factory = sqlite3.Row
         try:
-            return self.q("SELECT * FROM series WHERE status=? ORDER BY first_seen, key",
-                          status).fetchall()
+            return self.q("SELECT * FROM series WHERE status=? AND retry_at<=? "
+                          "ORDER BY first_seen, key", status,
+                          float("inf") if due is None else due).fetchall()
         finally:
             self.db.row_factory = None
+
+    def review_failed(self, key: str, reason: str, retry_at: float) -> int:
+        """Count a failed review and set when to retry it; returns the attempts so far."""
+        self.q("UPDATE series SET status='failed', note=?, attempts=attempts+1, retry_at=?, "
+               "reviewed_at=? WHERE key=?", reason[:500], retry_at, time.time(), key)
+        return self.q("SELECT attempts FROM series WHERE key=?", key).fetchone()[0]
 
     def set_series(self, key: str, status: str, note: str | None = None) -> None:
         if note is None:
@@ -138,6 +194,13 @@ class State:
     def replies_with(self, status: str) -> list[tuple]:
         return self.q("SELECT msgid, series, raw, rcpts, updated FROM replies WHERE status=? "
                       "ORDER BY created, msgid", status).fetchall()
+
+    def add_own_reply(self, parent: str, msgid: str) -> None:
+        self.q("INSERT OR IGNORE INTO own_replies VALUES(?,?)", parent, msgid)
+
+    def replied_to(self, parent: str) -> bool:
+        """The archive holds a reply of the bot's to `parent` (whatever its Message-ID)."""
+        return self.q("SELECT 1 FROM own_replies WHERE parent=?", parent).fetchone() is not None
 
     def reply_status(self, msgid: str) -> str | None:
         row = self.q("SELECT status FROM replies WHERE msgid=?", msgid).fetchone()

@@ -5,8 +5,11 @@ trailers that tools would harvest, a short signed footer); see anchors.md sectio
 """
 from __future__ import annotations
 
+import email.policy
 import email.utils
 import hashlib
+import re
+import shlex
 import textwrap
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
@@ -22,6 +25,25 @@ CONTEXT_ABOVE = 5
 MAX_QUOTED_LINE = 900          # RFC 5322 caps lines at 998; longer diff lines are cut
 MAX_SITES = 20
 CUT = "[ ... ]"
+MAX_CC = 8                     # allow-listed Cc addresses per reply, at most
+
+# RFC 5322 dot-atom addr-spec and msg-id (no quoted strings, no comments, no obsolete forms);
+# a local part may not start with '-', so no address can ever read as a program's option
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_ADDR_SPEC = re.compile(rf"(?!-){_DOT_ATOM}@{_LABEL}(?:\.{_LABEL})*\Z")
+_MSG_ID = re.compile(rf"{_DOT_ATOM}@(?:{_DOT_ATOM}|\[[!-Z^-~]*\])\Z")
+
+
+def is_addr_spec(addr: str) -> bool:
+    """A plain RFC 5322 address (dot-atom form) that does not start with '-'."""
+    return bool(_ADDR_SPEC.match(addr or "")) and len(addr) <= 254
+
+
+def is_msg_id(msgid: str) -> bool:
+    """The inside of an RFC 5322 msg-id (without the angle brackets)."""
+    return bool(_MSG_ID.match(msgid or "")) and len(msgid) <= 900
 
 
 @dataclass
@@ -33,7 +55,9 @@ class ReplyPolicy:
     bot_addresses: list[str] = field(default_factory=list)
     reply_to: str = ""
     linkmask: str = "https://lore.kernel.org/r/%s"
-    reproduce: list[str] | None = None                    # commands; default built from report
+    reproduce: list[list[str]] | None = None              # argv lists; default from report
+    cc_allow: list[str] = field(default_factory=list)    # people who may be Cc'd (allow-list)
+    max_cc: int = MAX_CC
     tree_hint: str = "/path/to/linux"
 
 
@@ -255,30 +279,34 @@ def quoted_body(pm: PatchMail, items: list[tuple[Finding, list[str]]]) -> list[s
 
 
 def allowed_recipients(pm: PatchMail, policy: ReplyPolicy) -> tuple[list, list]:
-    """(To, Cc): the author, then the lists and people the patch itself went to, filtered
-    by policy; never the bot, never an address outside the lists and the patch's own."""
+    """(To, Cc): the author; the configured lists when the policy includes them; and, under
+    "all", at most `max_cc` of the patch's own Cc/To that the allow-list names.  Never the
+    bot, never an address the patch did not carry or the allow-list lacks, never one that is
+    not a plain RFC 5322 address."""
     bots = {normalise_addr(a) for a in policy.bot_addresses + [policy.sender[1]]}
-    lists = {normalise_addr(a) for a in policy.lists}
-    own = pm.recipients
-    to = [a for a in [pm.author] if a[1] and normalise_addr(a[1]) not in bots]
+    ok = lambda a: is_addr_spec(a[1]) and normalise_addr(a[1]) not in bots
+    to = [a for a in [pm.author] if a[1] and ok(a)]
     cc: list[tuple[str, str]] = []
     if policy.recipients != "author":
-        own_keys = {normalise_addr(a[1]) for a in own}
-        for a in own:
+        lists = {normalise_addr(a) for a in policy.lists}
+        allow = {normalise_addr(a) for a in policy.cc_allow}
+        people = 0
+        for a in pm.recipients:
             key = normalise_addr(a[1])
-            if key in bots:
+            if not ok(a):
                 continue
-            if policy.recipients == "author+lists" and key not in lists:
-                continue
-            cc.append(a)
+            if key in lists:
+                cc.append(a)
+            elif policy.recipients == "all" and key in allow and people < policy.max_cc:
+                cc.append(a)
+                people += 1
         for l in policy.lists:           # the archive it came from, when headers lack it
-            if normalise_addr(l) not in own_keys and normalise_addr(l) not in bots:
-                cc.append(("", l))
+            cc.append(("", l))
     seen = {normalise_addr(a[1]) for a in to}
     dedup = []
     for a in cc:
         k = normalise_addr(a[1])
-        if k not in seen:
+        if k not in seen and ok(a):
             seen.add(k)
             dedup.append(a)
     if not to and dedup:
@@ -289,7 +317,9 @@ def allowed_recipients(pm: PatchMail, policy: ReplyPolicy) -> tuple[list, list]:
 def build_message(pm: PatchMail, body: list[str], msgid: str, policy: ReplyPolicy,
                   date: str | None = None, extra_headers: dict | None = None) -> EmailMessage:
     to, cc = allowed_recipients(pm, policy)
-    msg = EmailMessage()
+    # fold only past RFC 5322's hard limit: the default folds a long Subject right after
+    # its colon, which some clients show with a leading space
+    msg = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
     msg["From"] = format_addr(policy.sender)
     if to:
         msg["To"] = ", ".join(format_addr(a) for a in to)
@@ -326,22 +356,28 @@ def signature(policy: ReplyPolicy) -> list[str]:
 
 
 def reproduce_lines(report: Report, policy: ReplyPolicy) -> list[str]:
+    """Shell commands that redo the review; every word is quoted, and none is offered for a
+    Message-ID outside the RFC 5322 grammar (it came from the mail, the world can choose it)."""
     if policy.reproduce is not None:
         cmds = policy.reproduce
     else:
         mid = report.series_msgid
-        base = f" --base {report.base[:12]}" if report.base else ""
-        cmds = [f"b4 mbox -o . {mid}",
-                f"reviewbot review --mbox ./{mid}.mbx --tree {policy.tree_hint}{base} {mid}"]
+        if not is_msg_id(mid):
+            return wrap("The series' Message-ID is not a valid RFC 5322 msg-id, so no "
+                        "command to reproduce this review is given.")
+        base = ["--base", report.base[:12]] if report.base else []
+        cmds = [["b4", "mbox", "-o", ".", mid],
+                ["reviewbot", "review", "--mbox", f"./{mid}.mbx", "--tree", policy.tree_hint,
+                 *base, mid]]
     out = wrap("To reproduce offline:") + [""]
     for c in cmds:
-        out += _shell_lines(c)
+        out += _shell_lines([shlex.quote(w) for w in c])
     return out
 
 
-def _shell_lines(cmd: str) -> list[str]:
-    """A command indented and broken with backslashes to stay within 72 columns."""
-    words, lines, cur = cmd.split(), [], "  "
+def _shell_lines(words: list[str]) -> list[str]:
+    """Quoted words indented and broken with backslashes to stay within 72 columns."""
+    lines, cur = [], "  "
     for w in words:
         if len(cur) + len(w) + 3 > WIDTH and cur.strip():
             lines.append(cur + " \\")

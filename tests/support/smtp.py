@@ -4,6 +4,11 @@
     srv.route(inbox)                         # mail whose envelope recipient is inbox.address
                                              #   is delivered with inbox.deliver() (public-inbox-mda)
     srv.fail_next(2)                         # the next 2 DATA commands get "451 4.3.0 ..."
+    srv.before_accept(fn)                    # fn(received) at DATA, before anything else:
+                                             #   return a reply ("550 ...") to refuse, or None
+    srv.after_accept(fn)                     # fn(received) once the message is accepted and
+                                             #   delivered, before the 250 goes out (a crash
+                                             #   of the client here is the exactly-once window)
     smtplib.SMTP(srv.host, srv.port).send_message(msg)
     srv.messages[-1].mail_from / .rcpt_tos / .data / .message()
     srv.stop()
@@ -51,6 +56,14 @@ class _Handler:
         srv = self.server
         rec = Received(envelope.mail_from, list(envelope.rcpt_tos),
                        envelope.original_content or envelope.content or b"")
+        loop = asyncio.get_running_loop()
+        if srv._before is not None:
+            refusal = await loop.run_in_executor(None, srv._before, rec)
+            if refusal:
+                rec.reply = refusal
+                with srv._lock:
+                    srv.rejected.append(rec)
+                return refusal
         with srv._lock:
             if srv._fail_count > 0:
                 srv._fail_count -= 1
@@ -58,7 +71,6 @@ class _Handler:
                 srv.rejected.append(rec)
                 return rec.reply
             routes = dict(srv._routes)
-        loop = asyncio.get_running_loop()
         for rcpt in rec.rcpt_tos:
             inbox = routes.get(rcpt.lower())
             if inbox is None:
@@ -75,6 +87,8 @@ class _Handler:
         with srv._lock:
             srv.messages.append(rec)
             srv._cond.notify_all()
+        if srv._after is not None:
+            await loop.run_in_executor(None, srv._after, rec)
         return rec.reply
 
 
@@ -92,6 +106,8 @@ class SmtpServer:
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._controller: Controller | None = None
+        self._before = None
+        self._after = None
 
     def start(self, attempts: int = 5) -> "SmtpServer":
         last: Exception | None = None
@@ -131,9 +147,35 @@ class SmtpServer:
         with self._lock:
             self._fail_count, self._fail_reply = n, reply
 
+    def before_accept(self, fn) -> None:
+        """fn(Received) -> None to go on, or an SMTP reply such as "550 5.7.1 no" to refuse."""
+        self._before = fn
+
+    def after_accept(self, fn) -> None:
+        """fn(Received) runs after acceptance and delivery, before the 250 is sent."""
+        self._after = fn
+
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         """Wait until at least `count` messages were accepted; returns them."""
         with self._cond:
             if not self._cond.wait_for(lambda: len(self.messages) >= count, timeout):
                 raise TimeoutError(f"{len(self.messages)} of {count} messages after {timeout}s")
             return list(self.messages)
+
+
+def sendemail_env(home, server: str, port: int | None = None, **keys: str) -> dict[str, str]:
+    """os.environ for `reviewbot reply --send` with git's sendemail.* (and reviewbot.*)
+    configuration given through GIT_CONFIG_*: an isolated HOME and state directory, no
+    confirmation prompt unless `confirm` is given, plus any `section.key=value` in `keys`
+    (write reviewbot.from as reviewbot_from)."""
+    import os
+    cfg = {"sendemail.smtpServer": server, "sendemail.confirm": "never",
+           "reviewbot.from": "reviewbot <reviewbot@example.net>"}
+    if port is not None:
+        cfg["sendemail.smtpServerPort"] = str(port)
+    cfg.update({k.replace("_", ".", 1): v for k, v in keys.items()})
+    env = dict(os.environ, HOME=str(home), XDG_STATE_HOME=str(home) + "/state",
+               GIT_CONFIG_COUNT=str(len(cfg)))
+    for i, (k, v) in enumerate(cfg.items()):
+        env[f"GIT_CONFIG_KEY_{i}"], env[f"GIT_CONFIG_VALUE_{i}"] = k, v
+    return env
