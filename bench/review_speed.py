@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -75,13 +76,14 @@ def review(mbox: Path, kernel: Path, cache: Path, *extra: str) -> tuple[float, i
 
 
 def spatch_sites(kernel: Path, files: dict[str, str], tmp: Path) -> tuple[float, list[str]]:
-    """`spatch -j1` over the whole patched tree: a hard-linked copy of the tree with the
-    series' files written in place (unlinked first, so the cached tree is never touched)."""
+    """`spatch -j1` over the whole patched tree: a copy of the tree's files with the series'
+    files written in place. A real copy, not hard links: linking changes the cached tree's
+    inode ctimes, and git would then re-read every file to tell it is unchanged."""
     root = tmp / "patched"
-    subprocess.run(["cp", "-al", str(kernel), str(root)], check=True)
-    shutil.rmtree(root / ".git")
+    root.mkdir()
+    subprocess.run(f"git -C {shlex.quote(str(kernel))} archive HEAD | tar -x -C "
+                   f"{shlex.quote(str(root))}", shell=True, check=True)
     for path, text in files.items():
-        (root / path).unlink()
         (root / path).write_text(text)
     (tmp / "sites.cocci").write_text(COCCI)
     t = time.perf_counter()

@@ -259,8 +259,9 @@ def test_prose_wrapped_questions_origin_and_footer(replies):
         " ".join(p1.split())
     assert "Does do_read_fault() in mm/memory.c still handle VM_FAULT_LOCKED" in " ".join(p1.split())
     assert "verdict: violation" in " ".join(p1.split()) and "CPU1: truncate" in p1
-    assert "| Reported-by: reviewbot <reviewbot@bots.example.net>" in p1
-    assert "| Reported-by:" not in p2
+    # a patch under review is not merged: its fix goes into the next revision, with no tags
+    assert "A possible fix, to fold into the next revision:" in p1
+    assert not re.search(r"^\| (Reported-by|Closes):", p1 + p2, re.M)
 
 
 def test_message_id_is_deterministic_and_depends_on_findings():
@@ -284,3 +285,16 @@ def test_crlf_in_subject_or_display_name_cannot_inject_headers():
         raw = m.as_bytes()
         assert not re.search(rb"^Bcc:", raw, re.M)
     assert msgs[0]["Subject"].startswith("Re: [PATCH 0/2] x")
+
+
+def test_tags_are_offered_only_for_a_change_the_tree_already_has():
+    """Reported-by/Closes belong on a fix of merged code; a patch under review is fixed in its
+    next revision. The tree holds the series as commits: a separate fix with tags."""
+    report, mails = sample_series()
+    assert not any("| Reported-by:" in m.get_content()
+                   for m in map(parse, render_replies(report, mails, policy())))
+    report.already_applied, report.applied = True, "exact"
+    bodies = [parse(m).get_content() for m in render_replies(report, mails, policy())]
+    fixed = [b for b in bodies if "A possible fix, as a separate patch:" in b]
+    assert fixed and all("| Reported-by: reviewbot <reviewbot@bots.example.net>" in b
+                         for b in fixed)

@@ -161,8 +161,10 @@ def origin_text(f: Finding, what: str, mode: str) -> str:
 
 def finding_text(f: Finding, policy: ReplyPolicy, note: str = "",
                  reply_msgid: str = "", what: str = "patch", mode: str = "tree",
-                 shown: set | None = None) -> list[str]:
-    """One finding's prose; a site list already in `shown` (same reply) is not repeated."""
+                 shown: set | None = None, merged: bool = False) -> list[str]:
+    """One finding's prose; a site list already in `shown` (same reply) is not repeated.
+    `merged`: the tree has the patch as commits, so a fix is a patch of its own and may
+    carry tags; a patch under review folds the fix into its next revision instead."""
     lines: list[str] = []
     lines += wrap(f"{f.rule}: {one_line(f.message).rstrip('.')}.")
     lines.append("")
@@ -204,7 +206,10 @@ def finding_text(f: Finding, policy: ReplyPolicy, note: str = "",
                 lines += textwrap.wrap(s.strip(), WIDTH, initial_indent="  ",
                                        subsequent_indent="        ", break_long_words=False,
                                        break_on_hyphens=False)
-    if f.fix:
+    if f.fix and not merged:
+        lines += ["", *wrap("A possible fix, to fold into the next revision:"), ""]
+        lines += [l[:MAX_QUOTED_LINE] for l in f.fix.rstrip("\n").split("\n")]
+    elif f.fix:
         lines += ["", *wrap("A possible fix, as a separate patch:"), ""]
         lines += [l[:MAX_QUOTED_LINE] for l in f.fix.rstrip("\n").split("\n")]
         lines += [""] + wrap("If this is fixed in a separate patch, these tags could be "
@@ -424,8 +429,9 @@ def render_replies(report: Report, mails: dict[str, Message | PatchMail],
         common = origins.pop() if len(origins) == 1 and len(fs) > 1 else ""
         if common:                 # one sentence for the reply, not one a finding
             shown.add(("origin", common))
+        merged = report.already_applied and report.applied != "none"
         items = [(f, finding_text(f, policy, notes.get(f.identity, ""), mid, what,
-                                  report.mode, shown))
+                                  report.mode, shown, merged))
                  for f in fs]
         body = [attribution(pm), ""] + quoted_body(pm, items) + [""]
         if common:
