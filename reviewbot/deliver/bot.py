@@ -246,9 +246,13 @@ class Bot:
             footer.append(f"This series looks incomplete: patch {', '.join(missing)} of "
                           f"{total} did not reach the archive within the hold period, so "
                           "this review covers only the patches that did.")
-        if any(sk.check == "apply" for sk in report.skipped):
+        if report.applied == "none" and report.mode == "tree":
             footer.append("The series did not apply to the tree; only the checks that need "
                           "the diff and the base ran.")
+        elif any(sk.check == "apply" for sk in report.skipped):
+            footer.append("Part of the series did not apply to the tree (see the hunks named "
+                          "in the review); the checks ran on what applied, on the base tree "
+                          "and on the diff.")
         self._reply(key, s, report, mails, policy, footer)
         return True
 
