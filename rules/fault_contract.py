@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from reviewbot import cindex, cparse
+from reviewbot import cindex, cparse, memo
 from reviewbot.cparse import line_of, text
 from reviewbot.diff import UNKNOWN_BLOCK, images, is_c
 from reviewbot.engine import Context
@@ -295,7 +295,7 @@ class FaultContract:
         for path in sorted(by_file):
             if is_c(path):
                 src = tree.read(path) or b""
-                for ln, fn, role in flag_roles(src, path, flag):
+                for ln, fn, role in memo.cached(flag_roles, src, path, flag):
                     sites.append(Site(path, ln, fn, role, (path, fn) in ctx.touched
                                       if fn else _file_touched(ctx, path)))
             elif path.startswith("Documentation/"):

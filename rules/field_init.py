@@ -6,7 +6,7 @@ import difflib
 import re
 from typing import Iterable
 
-from reviewbot import cindex, cparse
+from reviewbot import cindex, cparse, memo
 from reviewbot.cparse import line_of, text
 from reviewbot.diff import UNKNOWN_BLOCK, images, is_c
 from reviewbot.engine import Context
@@ -201,10 +201,21 @@ def scan_sites(tree, struct: str, member: str, order: list[str]
         src = tree.read(path)
         if src is None:
             continue
-        for cs in cindex.construction_sites(src, path, struct):
-            status, detail = field_status(src, cs, member, order)
-            sites.append((cs, status, detail, src))
+        for (*fields, node_id), status, detail in memo.cached(_file_sites, src, path, struct,
+                                                              member, order):
+            sites.append((cindex.ConstructionSite(*fields, tuple(node_id)), status, detail, src))
     return sites
+
+
+def _file_sites(src: bytes, path: str, struct: str, member: str, order: list[str]) -> list:
+    """One file's construction sites of `struct` with the member's status at each (as JSON,
+    for the on-disk memo: a repeat review does not parse the file again)."""
+    out = []
+    for cs in cindex.construction_sites(src, path, struct):
+        status, detail = field_status(src, cs, member, order)
+        out.append([[cs.file, cs.line, cs.function, cs.kind, cs.var, list(cs.node_id)],
+                    status, detail])
+    return out
 
 
 def candidate_files(tree, struct: str) -> list[str]:
