@@ -168,7 +168,10 @@ class FieldInit:
         defsrc = tree.read(m.file)
         order = cindex.struct_member_order(defsrc, m.struct) if defsrc else []
         if m.name not in order:
-            return   # this tree has no such member (the base, before the series)
+            if ctx.side == "base" or not _left_out(ctx, m):
+                return   # this tree has no such member (the base, before the series)
+            # the hunk adding it did not apply: the tree's sites still tell what the diff says
+            order = order + [m.name]
         sites = scan_sites(tree, m.struct, m.name, order)
         site_list = [Site(cs.file, cs.line, cs.function, status, (cs.file, cs.function)
                           in ctx.touched, f"{cs.kind} of {cs.var}: {detail}")
@@ -205,6 +208,11 @@ def scan_sites(tree, struct: str, member: str, order: list[str]
                                                               member, order):
             sites.append((cindex.ConstructionSite(*fields, tuple(node_id)), status, detail, src))
     return sites
+
+
+def _left_out(ctx: Context, m: cindex.Member) -> bool:
+    """Whether the member comes from a hunk of its file that the tree did not take."""
+    return any(not h.in_tree for f in ctx.diff.files if f.path == m.file for h in f.hunks)
 
 
 def _file_sites(src: bytes, path: str, struct: str, member: str, order: list[str]) -> list:

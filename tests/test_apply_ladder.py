@@ -159,3 +159,26 @@ def test_patch_on_an_older_blob_applies_by_3way_merge(tmp_path):
     assert "mm/memory.c:do_page_mkwrite" in fns and "mm/memory.c:__do_fault" in fns
     status = subprocess.run([*git, "status", "--porcelain"], capture_output=True, text=True)
     assert status.stdout == ""
+
+
+def test_member_hunk_left_out_still_gets_the_whole_tree_site_list(kernel_tree, tmp_path):
+    """The hunk adding the member is written against another tree (its context is not 6.1's),
+    so only the new builder in memory.c applies: the member is read from the mail, and the
+    6.1 sites of struct vm_fault are still listed, with the unset builder as a finding."""
+    mm_h = show(kernel_tree, "HEAD", "include/linux/mm.h")
+    other = replace_once(mm_h, " * pgoff should be used in favour of virtual_address, if "
+                         "possible.\n */\nstruct vm_fault {\n\tconst struct {\n",
+                         " * (another tree's comment)\n */\nstruct vm_fault {\n\tstruct {\n")
+    new_h = replace_once(other, "struct vm_fault {\n", "struct vm_fault {\n" + MEMBER)
+    header = file_diff(kernel_tree, "include/linux/mm.h", other, new_h)
+    header = header.replace("@@\n", "@@ struct vm_fault {\n", 1)   # as git names the block
+    mem = show(kernel_tree, "HEAD", "mm/memory.c")
+    rep = review(kernel_tree, seq_mail([header, file_diff(kernel_tree, "mm/memory.c", mem,
+                                                          mem + SNAP_FN)]), tmp_path)
+    assert rep["series"]["applied"] == "partial"
+    assert any(s["check"] == "apply" and "include/linux/mm.h hunk #1" in s["reason"]
+               for s in rep["skipped"])
+    fi = field_init(rep)
+    assert len(fi) == 1 and fi[0]["function"] == "vmf_fault_seq_probe" and fi[0]["introduced"]
+    statuses = [s["status"] for s in fi[0]["sites"]]
+    assert statuses.count("implicitly zero") == 7 and statuses.count("not set before escape") == 1
