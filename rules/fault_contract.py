@@ -6,6 +6,7 @@ import re
 from typing import Iterable
 
 from reviewbot import cindex, cparse, memo
+from reviewbot_rules import fault_flow
 from reviewbot.cparse import line_of, text
 from reviewbot.diff import UNKNOWN_BLOCK, images, is_c
 from reviewbot.engine import Context
@@ -234,7 +235,12 @@ class FaultContract:
     summary = "changing the meaning of a VM_FAULT_* bit touches every producer and consumer"
 
     def grep_words(self, ctx: Context) -> set[str]:
-        return set(_changes(ctx))
+        changes = _changes(ctx)
+        words = set(changes)
+        if changes:
+            words |= {NAME_TABLE, "vm_operations_struct", "vm_ops"}
+            words |= {fn for fns in _seeds(ctx, changes)[0].values() for fn in fns}
+        return words
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         if ctx.side == "base":
@@ -258,13 +264,23 @@ class FaultContract:
                          f"{len(untouched)} consumers are not touched by the series")
             untouched_c = sorted({f"{s.file}:{s.function}" for s in sites
                                   if s.status == "consumer" and not s.touched and s.function})
+            details = {"flag": flag, "reasons": list(dict.fromkeys(r for _k, r, *_x in reasons)),
+                       "untouched_consumers": untouched_c}
+            peers: list[Finding] = []
+            if ctx.tree is not None:
+                flow_sites, consumers, peers = self._flow(ctx, flag, file, line)
+                sites = _merge_sites(sites, flow_sites)
+                if consumers:
+                    details["consumers"] = consumers
+                    extra += (f"; {len(consumers)} callers receive its producers' result "
+                              f"({sum(1 for c in consumers if c['handles'] is False)} do not "
+                              f"handle the new case)")
             yield Finding(
                 rule=self.id, severity=self.severity, patch=ctx.patch.msgid, file=file,
                 line=line, function=fn, sites=sites,
                 message=f"changes what {flag} means ({why}); {extra}",
-                key=f"{flag}:change",
-                details={"flag": flag, "reasons": list(dict.fromkeys(r for _k, r, *_x in reasons)),
-                         "untouched_consumers": untouched_c})
+                key=f"{flag}:change", details=details)
+            yield from peers
             first = ("fault-contract:documentation", flag)
             if _doc_updated(ctx, flag) or ctx.shared.setdefault(first, ctx.patch.msgid) \
                     != ctx.patch.msgid:
@@ -302,6 +318,118 @@ class FaultContract:
                 for ln in by_file[path]:
                     sites.append(Site(path, ln, "", "documentation", _file_touched(ctx, path)))
         return sites
+
+    def _flow(self, ctx: Context, flag: str, file: str, line: int
+              ) -> tuple[list[Site], list[dict], list[Finding]]:
+        """The callers that receive the result of the functions the patch changes, at every
+        level (through each caller that returns it on), with whether each handles the new
+        case; for a new bit (or a changelog that gives an old one a new rule) a warning for
+        each caller outside the series that does not act on it, and for each name table
+        that does not name a new bit."""
+        seeds, null_case = _seeds(ctx, _changes(ctx))
+        if flag not in seeds:
+            return [], [], []
+        flow = fault_flow.walk_up(ctx.tree, seeds[flag], ctx.touched)
+        sites, consumers, peers = [], [], []
+        new_bit = ctx.base is not None and not any(
+            is_c(p) for p, _l, _t in ctx.base.grep_word(flag))
+        new_rule = flag in meaning_flags(ctx.patch.changelog)
+        for c in flow.callers:
+            if c.function in seeds[flag]:
+                continue            # a function the patch changes for this bit: not a consumer
+            handles, how = _verdict(c, flag, null_case)
+            via = " <- ".join(c.path)
+            sites.append(Site(c.file, c.line, c.function, "consumer", c.touched,
+                              f"via {via}: {how}"))
+            consumers.append({"function": c.function, "file": c.file, "line": c.line,
+                              "path": list(c.path), "level": c.level, "handles": handles,
+                              "how": how, "touched": c.touched})
+            peer = not c.touched and ((new_bit and not c.carried and flag not in c.tests)
+                                      or (new_rule and flag in c.tests))
+            if not peer:
+                continue
+            chain = [Site(*flow.carriers[n], n, "producer", (flow.carriers[n][0], n)
+                          in ctx.touched, f"returns {flag}" if i == 0 else
+                          f"returns {c.path[i - 1]}()'s result")
+                     for i, n in enumerate(c.path[:-1]) if n in flow.carriers]
+            tests = ", ".join(t for t in c.tests if t != flag)
+            why = (f"tests {tests}, but not the new {flag}" if new_bit and tests else
+                   f"does not test the new {flag}" if new_bit else
+                   f"tests {flag}, whose rule the series changes")
+            peers.append(Finding(
+                rule=self.id, severity=self.severity, patch=ctx.patch.msgid, file=c.file,
+                line=c.line, function=c.function,
+                message=f"{c.file}: {c.function}() calls {c.callee}"
+                        f"{'' if c.callee.startswith('->') else '()'} and {why} "
+                        f"(via {via}); the series does not touch it",
+                key=f"{flag}:peer:{c.file}:{c.function}",
+                sites=chain + [Site(c.file, c.line, c.function, "consumer", False,
+                                    f"via {via}: {how}")],
+                details={"flag": flag, "path": list(c.path), "callee": c.callee,
+                         "tests": list(c.tests), "new_bit": new_bit,
+                         "call": {"file": c.file, "line": c.line, "function": c.function}}))
+        if new_bit:
+            for path, ln, names in _name_tables(ctx.tree, flag):
+                touched = _file_touched(ctx, path)
+                sites.append(Site(path, ln, "", "name table", touched,
+                                  f"{NAME_TABLE} {'names' if names else 'does not name'} {flag}"))
+                if not names and not touched:
+                    peers.append(Finding(
+                        rule=self.id, severity=self.severity, patch=ctx.patch.msgid,
+                        file=path, line=ln, function="",
+                        message=f"{path}: {NAME_TABLE} does not name the new {flag}",
+                        key=f"{flag}:name-table:{path}",
+                        sites=[Site(path, ln, "", "name table", False,
+                                    f"{NAME_TABLE} does not name {flag}")],
+                        details={"flag": flag, "table": NAME_TABLE, "new_bit": True}))
+        return sites, consumers, peers
+
+    def questions(self, f: Finding) -> list[str]:
+        """What a reply asks the author about one finding of this rule."""
+        flag = f.details.get("flag", "the bit")
+        if ":peer:" in f.key:
+            via = " <- ".join(f.details.get("path", []))
+            what = "handle the new" if f.details.get("new_bit") else "still be right about"
+            return [f"Does {f.function}() in {f.file} need to {what} {flag}, which reaches it "
+                    f"via {via}?"]
+        if ":name-table:" in f.key:
+            return [f"Should {f.details.get('table', NAME_TABLE)} in {f.file} name {flag}, "
+                    "so that traces print it?"]
+        qs = []
+        for c in f.details.get("consumers", []):
+            if c.get("handles") is False and not c.get("touched"):
+                qs.append(f"Does {c['function']}() in {c['file']} (via "
+                          f"{' <- '.join(c['path'][:-1])}) handle the new meaning of {flag}? "
+                          f"It {c['how']}.")
+        for s in f.sites:
+            if s.status in ("consumer", "name table") and not s.touched and not s.detail:
+                qs.append(f"Does {s.function + '()' if s.function else s.file} in {s.file} "
+                          f"still handle {flag} correctly with the new meaning?")
+            elif s.status == "documentation" and not s.touched:
+                qs.append(f"Does {s.file} need an update to describe the new contract?")
+        docs = f.details.get("documents") or []
+        if not qs and docs:
+            qs.append(f"Should {docs[0]} or the comments on struct vm_fault describe the new "
+                      f"meaning of {flag}?")
+        return list(dict.fromkeys(qs))[:6] or [
+            f"Does every caller that tests {flag} cope with the new meaning, including the "
+            "arch fault handlers and gup?"]
+
+    def checklist_items(self, f: Finding) -> list[str]:
+        """Checklist lines a reviewer ticks for one finding of this rule."""
+        flag = f.details.get("flag", "the bit")
+        if ":peer:" in f.key:
+            return [f"`{f.function}()` ({f.file}:{f.line}) receives `{flag}` via "
+                    f"{' <- '.join(f.details.get('path', []))}: is it handled there?"]
+        if ":name-table:" in f.key:
+            return [f"`{NAME_TABLE}` ({f.file}:{f.line}) names `{flag}`?"]
+        items = [f"`{c['function']}()` ({c['file']}:{c['line']}, via "
+                 f"{' <- '.join(c['path'][:-1])}): {c['how']}"
+                 for c in f.details.get("consumers", []) if c.get("handles") is False]
+        if f.key.endswith(":documentation"):
+            items.append(f"The locking document or the struct vm_fault comments describe "
+                         f"the new meaning of `{flag}`?")
+        return items or [f"Every producer and consumer of `{flag}` audited?"]
 
     def _diff_sites(self, ctx: Context, flag: str) -> list[Site]:
         """No tree: the uses of the bit in the series' changed code and its context."""
@@ -361,3 +489,74 @@ def _doc_updated(ctx: Context, flag: str) -> bool:
 
 def _file_touched(ctx: Context, path: str) -> bool:
     return any(f.path == path for pd in ctx.diffs for f in pd.files)
+
+
+NAME_TABLE = "VM_FAULT_RESULT_TRACE"
+NULL_PAGE = re.compile(r"\(\s*!?\s*[\w.>-]*page\s*\)|page\s*[!=]=\s*NULL|page\s*=\s*NULL\b")
+
+
+def _seeds(ctx: Context, changes: dict) -> tuple[dict[str, dict[str, tuple[str, int]]], bool]:
+    """flag -> the functions the patch makes produce or act on it (the producers whose callers
+    are followed), and whether the patch is about a page that may now be NULL."""
+    key = ("fault-contract:seeds", ctx.patch.msgid)
+    if key in ctx.shared:
+        return ctx.shared[key]
+    out: dict[str, dict[str, tuple[str, int]]] = {}
+    for flag, reasons in changes.items():
+        for _k, _why, path, line, fn in reasons:
+            if fn:
+                out.setdefault(flag, {}).setdefault(fn, (path, line))
+    after = ctx.after_patch.read if ctx.after_patch is not None else None
+    before = ctx.before_patch.read if ctx.before_patch is not None else None
+    for f in ctx.diff.files:
+        if not is_c(f.path):
+            continue
+        for pre, post in images(f, before, after):
+            for flag, fn, role, ln in bit_uses(post.src):
+                if flag in changes and fn and fn != UNKNOWN_BLOCK and ln in post.changed \
+                        and status_of(role) == "producer":
+                    out.setdefault(flag, {}).setdefault(fn, (f.path, post.file_line(ln)))
+    null_case = any(NULL_PAGE.search(t) for h in ctx.diff.hunks() for _n, t in h.added)
+    ctx.shared[key] = (out, null_case)
+    return ctx.shared[key]
+
+
+def _verdict(c: "fault_flow.Caller", flag: str, null_case: bool) -> tuple[bool | None, str]:
+    """Whether one caller handles the new case, and how it was told."""
+    # the page an out-parameter brings back: `&fault_page`, or the `page` of a `&vmf`
+    pages = [o if "page" in o else f"{o}.page" for o in c.outs]
+    if null_case and pages:
+        for o in pages:
+            if o in c.nulls or o.replace(".", "->") in c.nulls:
+                return True, f"checks {o} for NULL"
+        use = next(((v, fn, ln) for v, fn, ln in c.uses if fn != c.callee), None)
+        if use:
+            return False, f"uses {use[0]} with no NULL check ({use[1]}() at line {use[2]})"
+        return False, f"never checks {pages[0]} for NULL"
+    if flag in c.tests:
+        return True, f"tests {flag}"
+    if c.carried:
+        return None, "returns the result to its callers"
+    others = [t for t in c.tests if t != flag]
+    return False, f"does not test {flag}" + (f" (tests {', '.join(others)})" if others else "")
+
+
+def _merge_sites(a: list[Site], b: list[Site]) -> list[Site]:
+    seen = {(s.file, s.line, s.function, s.status) for s in a}
+    return a + [s for s in b if (s.file, s.line, s.function, s.status) not in seen]
+
+
+def _name_tables(tree, flag: str) -> list[tuple[str, int, bool]]:
+    """(file, line, names the flag?) of every name table of the VM_FAULT_* bits."""
+    out = []
+    for path, ln, t in tree.grep_word(NAME_TABLE):
+        if re.search(r"#\s*define\s+" + NAME_TABLE + r"\b", t):
+            lines = (tree.read(path) or b"").decode("utf-8", "replace").splitlines()
+            body, i = [], ln - 1
+            while i < len(lines):
+                body.append(lines[i])
+                if not lines[i].rstrip().endswith("\\"):
+                    break
+                i += 1
+            out.append((path, ln, bool(re.search(r"\b" + flag + r"\b", "\n".join(body)))))
+    return out
