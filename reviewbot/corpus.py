@@ -57,8 +57,9 @@ def _git(dest: Path, *args: str) -> str:
     return out.stdout
 
 
-def build_tree_repo(dest: Path) -> str:
-    """Copy ``corpus/tree`` into *dest*, commit it as one fixed commit, return its id.
+def build_tree_repo(dest: Path, src: Path | None = None) -> str:
+    """Copy ``corpus/tree`` (or *src*, e.g. ``corpus/contract/tree``) into *dest*, commit it
+    as one fixed commit, return its id.
 
     Identity, dates and message are fixed, so the same files always give
     the same commit id.  *dest* must not exist or be an empty directory.
@@ -66,7 +67,7 @@ def build_tree_repo(dest: Path) -> str:
     dest = Path(dest)
     if dest.exists() and any(dest.iterdir()):
         raise FileExistsError(f"{dest} exists and is not empty")
-    shutil.copytree(TREE, dest, dirs_exist_ok=True)
+    shutil.copytree(src or TREE, dest, dirs_exist_ok=True)
     _git(dest, "init", "-q", "-b", "master")
     _git(dest, "add", "-A", ".")
     _git(dest, "commit", "-q", "--no-verify", "-m", _MESSAGE)

@@ -373,7 +373,7 @@ class FaultContract:
                 touched = _file_touched(ctx, path)
                 sites.append(Site(path, ln, "", "name table", touched,
                                   f"{NAME_TABLE} {'names' if names else 'does not name'} {flag}"))
-                if not names and not touched:
+                if not names:
                     peers.append(Finding(
                         rule=self.id, severity=self.severity, patch=ctx.patch.msgid,
                         file=path, line=ln, function="",

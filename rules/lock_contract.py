@@ -138,22 +138,42 @@ class LockContract:
         return {"vm_operations_struct", "vm_ops"} if _relevant(ctx) else set()
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        if ctx.tree is None or not _relevant(ctx):
-            return
-        key = ("lock-contract", ctx.side)
+        if ctx.tree is None or not _relevant(ctx) or ctx.side == "base":
+            return      # a contract finding is about what the series changes: never pre-existing
+        groups = self._groups(ctx, *self._exits(ctx, ctx.tree, "patched"))
+        if ctx.base is not None and groups:
+            old = self._groups(ctx, *self._exits(ctx, ctx.base, "base"))
+            groups = {k: f for k, f in groups.items() if k not in old}
+        # one finding a series: the first patch that touches either side reports it
+        seen = ctx.shared.setdefault("lock-contract:reported", set())
+        for key in sorted(groups):
+            if key in seen:
+                continue
+            seen.add(key)
+            f = groups[key]
+            others = sorted({h["function"] for h in f.details["handlers"]}
+                            - {f.details["handler"]["function"]})
+            if others:
+                f.message += f"; so do {', '.join(o + '()' for o in others)}"
+            yield f
+
+    def _exits(self, ctx: Context, tree, side: str) -> tuple[list[Exit], list[Exit]]:
+        key = ("lock-contract", side)
         if key not in ctx.shared:
             touched = sorted({p for pd in ctx.diffs for p in pd.paths})
             got = fault_flow.per_view(
-                ctx.tree, (__name__, "reviewbot_rules.lock_paths", "reviewbot_rules.fault_flow"),
-                "lock-contract", lambda t: _analysis_json(ctx.tree, t), touched)
+                tree, (__name__, "reviewbot_rules.lock_paths", "reviewbot_rules.fault_flow"),
+                "lock-contract", lambda t: _analysis_json(tree, t), touched)
             ctx.shared[key] = ([Exit.from_json(e) for e in got["handlers"]],
                                [Exit.from_json(e) for e in got["consumers"]])
-        handlers, consumers = ctx.shared[key]
-        # the functions this patch changes: a pair is reported when either side is one
+        return ctx.shared[key]
+
+    def _groups(self, ctx: Context, handlers: list[Exit], consumers: list[Exit]
+                ) -> dict[str, Finding]:
+        """Every disagreement between a handler's return and a consumer's path where one of
+        the two runs through a function this patch changes; one finding for every handler
+        that returns the same way to the same consumer."""
         mine = {(h.path, fn) for h in ctx.diff.hunks() for fn in h.functions}
-        # one finding a series (the first patch that touches either side reports it), and
-        # one for every handler that returns the same way to the same consumer
-        seen = ctx.shared.setdefault(("lock-contract:reported", ctx.side), set())
         groups: dict[str, Finding] = {}
         for c in consumers:
             c_fns = {tuple(v) for v in c.extra["visited"]}
@@ -171,8 +191,6 @@ class LockContract:
                 if not ({tuple(v) for v in h.extra["visited"]} | c_fns) & mine:
                     continue
                 for f in self._compare(ctx, h, c, strict):
-                    if f.key in seen:
-                        continue
                     g = groups.get(f.key)
                     if g is None:
                         groups[f.key] = f
@@ -180,14 +198,7 @@ class LockContract:
                     elif f.details["handler"] not in g.details["handlers"]:
                         g.details["handlers"].append(f.details["handler"])
                         g.sites = sorted(set(g.sites) | set(f.sites), key=Site.sort_key)
-        for key in sorted(groups):
-            f = groups[key]
-            seen.add(key)
-            others = sorted({h["function"] for h in f.details["handlers"]}
-                            - {f.details["handler"]["function"]})
-            if others:
-                f.message += f"; so do {', '.join(o + '()' for o in others)}"
-            yield f
+        return groups
 
     def _compare(self, ctx: Context, h: Exit, c: Exit, strict: bool) -> list[Finding]:
         held = {l.key: l for l in h.held}
@@ -280,13 +291,24 @@ class LockContract:
 
 
 def _relevant(ctx: Context) -> bool:
-    """Only a patch whose changed C lines take or drop a lock, use a VM_FAULT_* bit or test a
-    pointer for NULL can change the contract."""
+    """Only a patch that adds or drops a lock call, a VM_FAULT_* bit or a NULL test can change
+    the contract: the words are counted on the removed and the added lines of each file, so
+    a reflowed or moved line is no change."""
     key = ("lock-contract:relevant", ctx.patch.msgid)
     if key not in ctx.shared:
-        ctx.shared[key] = any(is_c(h.path) and any(RELEVANT.search(t) for _n, t in
-                                                    h.added + h.removed)
-                              for h in ctx.diff.hunks())
+        from collections import Counter
+        hit = False
+        for f in ctx.diff.files:
+            if not is_c(f.path):
+                continue
+            old, new = Counter(), Counter()
+            for h in f.hunks:
+                for _n, t in h.removed:
+                    old.update(m.group(0).replace(" ", "") for m in RELEVANT.finditer(t))
+                for _n, t in h.added:
+                    new.update(m.group(0).replace(" ", "") for m in RELEVANT.finditer(t))
+            hit = hit or old != new
+        ctx.shared[key] = hit
     return ctx.shared[key]
 
 
