@@ -100,8 +100,14 @@ def function_facts(src: bytes) -> dict:
                         c[2] = True
         static = any(c.type == "storage_class_specifier" and text(c) == "static"
                      for c in fn.node.children)
-        out[fn.name] = {"line": fn.start, "end": fn.end, "calls": calls, "static": static,
-                        "tests": sorted(tests), "nulls": sorted(nulls), "uses": uses}
+        prev = out.get(fn.name)     # one definition a configuration (#ifdef ... #else)
+        if prev is not None:
+            calls, uses = prev["calls"] + calls, prev["uses"] + uses
+            tests, nulls = tests | set(prev["tests"]), nulls | set(prev["nulls"])
+            static = static or prev["static"]
+        out[fn.name] = {"line": prev["line"] if prev else fn.start, "end": fn.end,
+                        "calls": calls, "static": static, "tests": sorted(tests),
+                        "nulls": sorted(nulls), "uses": uses}
     return out
 
 
