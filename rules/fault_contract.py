@@ -239,7 +239,7 @@ class FaultContract:
         words = set(changes)
         if changes:
             words |= {NAME_TABLE, "vm_operations_struct", "vm_ops"}
-            words |= {fn for fns in _seeds(ctx, changes)[0].values() for fn in fns}
+            words |= {fn for fns in _patch_seeds(ctx, changes)[0].values() for fn in fns}
         return words
 
     def check(self, ctx: Context) -> Iterable[Finding]:
@@ -280,7 +280,12 @@ class FaultContract:
                 line=line, function=fn, sites=sites,
                 message=f"changes what {flag} means ({why}); {extra}",
                 key=f"{flag}:change", details=details)
-            yield from peers
+            # a peer is one finding a series, on the first patch that reaches it
+            told = ctx.shared.setdefault(("fault-contract:peers", ctx.side), set())
+            for p in peers:
+                if p.key not in told:
+                    told.add(p.key)
+                    yield p
             first = ("fault-contract:documentation", flag)
             if _doc_updated(ctx, flag) or ctx.shared.setdefault(first, ctx.patch.msgid) \
                     != ctx.patch.msgid:
@@ -327,6 +332,7 @@ class FaultContract:
         each caller outside the series that does not act on it, and for each name table
         that does not name a new bit."""
         seeds, null_case = _seeds(ctx, _changes(ctx))
+        seeds = {f: fns for f, fns in seeds.items() if f in _changes(ctx)}
         if flag not in seeds:
             return [], [], []
         flow = fault_flow.walk_up(ctx.tree, seeds[flag], ctx.touched)
@@ -495,9 +501,9 @@ NAME_TABLE = "VM_FAULT_RESULT_TRACE"
 NULL_PAGE = re.compile(r"\(\s*!?\s*[\w.>-]*page\s*\)|page\s*[!=]=\s*NULL|page\s*=\s*NULL\b")
 
 
-def _seeds(ctx: Context, changes: dict) -> tuple[dict[str, dict[str, tuple[str, int]]], bool]:
-    """flag -> the functions the patch makes produce or act on it (the producers whose callers
-    are followed), and whether the patch is about a page that may now be NULL."""
+def _patch_seeds(ctx: Context, changes: dict) -> tuple[dict, bool]:
+    """flag -> the functions this patch makes produce or act on it, and whether the patch is
+    about a page that may now be NULL; read from the tree just before and after the patch."""
     key = ("fault-contract:seeds", ctx.patch.msgid)
     if key in ctx.shared:
         return ctx.shared[key]
@@ -511,7 +517,7 @@ def _seeds(ctx: Context, changes: dict) -> tuple[dict[str, dict[str, tuple[str, 
     for f in ctx.diff.files:
         if not is_c(f.path):
             continue
-        for pre, post in images(f, before, after):
+        for _pre, post in images(f, before, after):
             for flag, fn, role, ln in bit_uses(post.src):
                 if flag in changes and fn and fn != UNKNOWN_BLOCK and ln in post.changed \
                         and status_of(role) == "producer":
@@ -519,6 +525,22 @@ def _seeds(ctx: Context, changes: dict) -> tuple[dict[str, dict[str, tuple[str, 
     null_case = any(NULL_PAGE.search(t) for h in ctx.diff.hunks() for _n, t in h.added)
     ctx.shared[key] = (out, null_case)
     return ctx.shared[key]
+
+
+def _seeds(ctx: Context, changes: dict) -> tuple[dict[str, dict[str, tuple[str, int]]], bool]:
+    """The seeds of every patch of the series (the engine asks each patch for its words, and
+    so its seeds, before any check runs): each patch's finding lists the same callers."""
+    _patch_seeds(ctx, changes)
+    out: dict[str, dict[str, tuple[str, int]]] = {}
+    null_case = False
+    for key in sorted(k for k in ctx.shared if isinstance(k, tuple) and len(k) == 2
+                      and k[0] == "fault-contract:seeds"):
+        seeds, null = ctx.shared[key]
+        null_case = null_case or null
+        for flag, fns in seeds.items():
+            for fn, where in fns.items():
+                out.setdefault(flag, {}).setdefault(fn, where)
+    return out, null_case
 
 
 def _verdict(c: "fault_flow.Caller", flag: str, null_case: bool) -> tuple[bool | None, str]:
