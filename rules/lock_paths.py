@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from reviewbot.cindex import walk
 from reviewbot.cparse import line_of, text
 
 MAX_STATES = 48
@@ -143,8 +144,8 @@ class Interp:
     def run(self, fn_node, entry: State, name: str) -> list[State]:
         self.fn = name
         self.visited.add((self.path, name))
-        self.delegates = {text(c.child_by_field_name("function")) for r in _all(fn_node)
-                          if r.type == "return_statement" for c in _all(r)
+        self.delegates = {text(c.child_by_field_name("function")) for r in walk(fn_node)
+                          if r.type == "return_statement" for c in walk(r)
                           if c.type == "call_expression"}
         body = fn_node.child_by_field_name("body")
         end = self.stmt(body, [entry])
@@ -471,14 +472,6 @@ class Interp:
                                                       line_of(node), self.fn)})
 
 
-def _all(node):
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(n.named_children)
-
-
 def _truth(v):
     if v in ("null",):
         return False
@@ -498,16 +491,20 @@ def _strip(n):
     return n
 
 
-def _params(fn_node) -> list[str]:
-    from reviewbot.cparse import declarator_name
+def _param_decls(fn_node) -> list:
     d = fn_node.child_by_field_name("declarator")
     while d is not None and d.type != "function_declarator":
         d = d.child_by_field_name("declarator")
     if d is None:
         return []
-    plist = d.child_by_field_name("parameters")
+    return [p for p in d.child_by_field_name("parameters").named_children
+            if p.type == "parameter_declaration"]
+
+
+def _params(fn_node) -> list[str]:
+    from reviewbot.cparse import declarator_name
     return [declarator_name(p.child_by_field_name("declarator")) or ""
-            for p in plist.named_children if p.type == "parameter_declaration"]
+            for p in _param_decls(fn_node)]
 
 
 def _cap(states: list[State]) -> list[State]:
@@ -564,10 +561,7 @@ class Exit:
 def vmf_param(fn_node) -> str:
     """The name of a handler's struct vm_fault * parameter (`vmf` by convention)."""
     from reviewbot.cparse import declarator_name
-    d = fn_node.child_by_field_name("declarator")
-    while d is not None and d.type != "function_declarator":
-        d = d.child_by_field_name("declarator")
-    for p in (d.child_by_field_name("parameters").named_children if d is not None else []):
-        if p.type == "parameter_declaration" and re.search(r"\bvm_fault\b", text(p)):
+    for p in _param_decls(fn_node):
+        if re.search(r"\bvm_fault\b", text(p)):
             return declarator_name(p.child_by_field_name("declarator")) or "vmf"
     return "vmf"
