@@ -249,11 +249,16 @@ class LockContract:
         side = lambda l: None if l is None else {  # noqa: E731
             "name": l.name, "ident": l.ident, "mode": l.mode, "file": l.file, "line": l.line,
             "function": l.function}
+        # the finding stands where this patch changed the contract: the consumer's return
+        # when only that side is the patch's, else the release, else the handler's return
+        mine = {(x.path, fn) for x in ctx.diff.hunks() for fn in x.functions}
+        at = (rel.file, rel.line, rel.function) if rel is not None else \
+            (h.file, h.line, h.function)
+        if rel is None and not {tuple(v) for v in h.extra["visited"]} & mine:
+            at = end
         return Finding(
             rule=self.id, severity=self.severity, patch=ctx.patch.msgid,
-            file=(rel or held).file if kind != "not released" else h.file,
-            line=(rel or held).line if kind != "not released" else h.line,
-            function=(rel or held).function if kind != "not released" else h.function,
+            file=at[0], line=at[1], function=at[2],
             message=msg, sites=sites,
             key=f"{kind}:{c.function}:{lock.name}:{lock.ident}:{lock.mode}",
             details={"kind": kind, "op": c.extra["op"], "lock": lock.name, "ident": lock.ident,
