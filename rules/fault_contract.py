@@ -101,20 +101,41 @@ def bit_definitions(src: bytes) -> dict[str, tuple[str, int, int]]:
 
 def flag_roles(src: bytes, path: str, flag: str) -> list[tuple[int, str, str]]:
     """(line, function, status) for every use of `flag` in one C file, status one of
-    'definition', 'name table', 'consumer', 'producer'."""
-    out = [(ln, fn, status_of(role)) for _f, fn, role, ln in bit_uses(src, flag)]
-    for node in cindex.walk(cparse.parse(src).root_node):
-        if node.type in ("preproc_def", "preproc_function_def"):
-            name, val = node.child_by_field_name("name"), node.child_by_field_name("value")
-            if name is not None and text(name) == flag:
-                out.append((line_of(node), "", "definition"))
-            elif val is not None and re.search(r"\b" + flag + r"\b", text(val)):
-                role = "name table" if '"' in text(val) else "definition"
-                out += [(line_of(val) + i, "", role) for i, ln in
-                        enumerate(text(val).splitlines()) if re.search(r"\b" + flag + r"\b", ln)]
-        elif node.type == "enumerator" and text(node.child_by_field_name("name")) == flag:
-            out.append((line_of(node), "", "definition"))
-    return sorted(set(out))
+    'definition', 'name table', 'consumer', 'producer'. Only the places where the word occurs
+    are looked at: the syntax tree is entered at each occurrence, never walked whole."""
+    root = cparse.parse(src).root_node
+    word = re.compile(rb"(?<![A-Za-z0-9_])" + re.escape(flag.encode()) + rb"(?![A-Za-z0-9_])")
+    out: set[tuple[int, str, str]] = set()
+    macros = {}
+    for m in word.finditer(src):
+        node = root.named_descendant_for_byte_range(m.start(), m.end())
+        if node is None:
+            continue
+        anc, p = None, node.parent if node.type == "identifier" else node
+        while p is not None:
+            if p.type in ("preproc_def", "preproc_function_def", "enumerator"):
+                anc = p
+                break
+            p = p.parent
+        if anc is None:
+            if node.type == "identifier" and node.start_byte == m.start() and \
+                    node.end_byte == m.end():
+                out.add((line_of(node), cindex.enclosing_function(node),
+                         status_of(bit_role(node))))
+        elif anc.type == "enumerator":
+            if text(anc.child_by_field_name("name")) == flag:
+                out.add((line_of(anc), "", "definition"))
+        else:
+            macros[anc.start_byte] = anc
+    for node in macros.values():
+        name, val = node.child_by_field_name("name"), node.child_by_field_name("value")
+        if name is not None and text(name) == flag:
+            out.add((line_of(node), "", "definition"))
+        elif val is not None and re.search(r"\b" + flag + r"\b", text(val)):
+            role = "name table" if '"' in text(val) else "definition"
+            out.update((line_of(val) + i, "", role) for i, ln in
+                       enumerate(text(val).splitlines()) if re.search(r"\b" + flag + r"\b", ln))
+    return sorted(out)
 
 
 def _fn_name(fn: str) -> str:
