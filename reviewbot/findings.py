@@ -59,6 +59,7 @@ class Finding:
     patch_index: int = 0            # n of n/m, set by the engine for ordering; not serialised
     patch_line: int | None = None   # line of the patch mail's body showing `line` (checkpatch #N)
     code: str = ""                  # the line at file:line; '+' first if the patch adds it
+    raised_in: list[dict[str, str]] = field(default_factory=list)   # replies that said it first
 
     def __post_init__(self):
         if self.severity not in SEVERITIES:
@@ -91,6 +92,8 @@ class Finding:
             d["patch_line"] = self.patch_line
         if self.code:
             d["code"] = self.code
+        if self.raised_in:
+            d["raised_in"] = self.raised_in
         return d
 
     @classmethod
@@ -100,7 +103,8 @@ class Finding:
                    introduced=d["introduced"], sites=[Site(**s) for s in d.get("sites", [])],
                    key=d.get("key", ""), details=d.get("details", {}),
                    simulation=d.get("simulation"), fix=d.get("fix"),
-                   patch_line=d.get("patch_line"), code=d.get("code", ""))
+                   patch_line=d.get("patch_line"), code=d.get("code", ""),
+                   raised_in=d.get("raised_in", []))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import tempfile
 from email.message import EmailMessage
 from pathlib import Path
 
-from reviewbot import config, progress
+from reviewbot import config, discussion, progress
 from reviewbot.diff import PatchDiff, map_functions, parse_patch
 from reviewbot.diff import _function_from_hunk_text as function_from_hunk_text
 from reviewbot.engine import Context, load_rules, run_rules
@@ -128,6 +128,7 @@ def review_with_mail(args) -> tuple[Report, dict[str, EmailMessage]]:
         rules = load_rules(args.rules.split(",") if args.rules else None)
         report = review_series(series, repo, base_rev=args.base, rules=rules,
                                simulate=not args.no_simulate)
+        discussion.annotate(report.findings, messages, _patch_ids(series))
         if repo is None and not args.no_tree:
             report.skipped.append(Skipped("tree", "no kernel tree: the current directory is not "
                                           "a git checkout and no --tree was given"))
@@ -153,7 +154,13 @@ def review_messages(messages: list[EmailMessage], tree: str | Path | None, base:
     """For callers that already hold the mail (the bot): the same review as the CLI's."""
     series = parse_series(messages, revision=revision, allow_incomplete=allow_incomplete)
     repo = Repo(tree) if tree else None
-    return review_series(series, repo, base_rev=base, rules=load_rules(), simulate=simulate)
+    report = review_series(series, repo, base_rev=base, rules=load_rules(), simulate=simulate)
+    discussion.annotate(report.findings, messages, _patch_ids(series))
+    return report
+
+
+def _patch_ids(series: Series) -> set[str]:
+    return {p.msgid for p in series.patches + ([series.cover] if series.cover else [])}
 
 
 def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules,

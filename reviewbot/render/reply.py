@@ -169,6 +169,12 @@ def finding_text(f: Finding, policy: ReplyPolicy, note: str = "",
     lines += wrap(f"{f.rule}: {one_line(f.message).rstrip('.')}.")
     lines.append("")
     qs = questions(f)
+    if f.raised_in:                # a reviewer asked already: point at it, don't ask again
+        r = f.raised_in[0]
+        lines += wrap(f"{one_line(r['author'])} already raised this in "
+                      f"<{one_line(r['msgid'])}>: \"{one_line(r['excerpt'])}\"")
+        lines.append("")
+        qs = []
     if shown is not None:          # a question already asked in this reply is not asked again
         qs = [q for q in qs if ("q", q) not in shown] or qs[:0]
         shown.update(("q", q) for q in qs)

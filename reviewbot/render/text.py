@@ -41,6 +41,8 @@ def _finding(f: Finding, trace: str, listed: dict[tuple, str],
                    "find it in)")
     origin = "introduced by this series" if f.introduced else "pre-existing in the base"
     out.append(f"    {origin}")
+    for r in f.raised_in:
+        out.append(f"    already raised by {one_line(r['author'])} in <{one_line(r['msgid'])}>")
     if f.sites:
         key = site_list_key(f)
         if key in listed:
