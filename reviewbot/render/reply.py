@@ -14,7 +14,7 @@ import textwrap
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 
-from reviewbot import __version__
+from reviewbot import __version__, engine
 from reviewbot.mail import (Hunk, PatchMail, format_addr, normalise_addr, one_line,
                                          parse_addresses, parse_patch_mail)
 from reviewbot.findings import Finding, Report
@@ -117,36 +117,9 @@ def site_phrase(s) -> str:
 
 
 def questions(f: Finding) -> list[str]:
-    """Questions for the author, built from the finding's sites; never verdicts."""
-    field_name = one_line(f.details.get("field") or f.details.get("member") or "the new field")
-    flag = one_line(f.details.get("flag") or f.details.get("bit") or "the changed bit")
-    qs = []
-    for s in f.sites:
-        fn = f"{s.function}()" if s.function else s.file
-        # a field-init finding is about its own site; the others have findings of their own
-        if s.status == "not set before escape" and (s.file, s.function) == (f.file, f.function):
-            qs.append(f"Is {field_name} set in {fn} before the structure is passed on?")
-        elif s.status in ("consumer", "name table") and not s.touched:
-            qs.append(f"Does {fn} in {s.file} still handle {flag} correctly with the "
-                      f"new meaning?")
-        elif s.status == "documentation" and not s.touched:
-            qs.append(f"Does {s.file} need an update to describe the new contract?")
-    if f.details.get("question"):
-        qs.insert(0, one_line(f.details["question"]))
-    struct = one_line(f.details.get("struct", ""))
-    docs = f.details.get("documents") or []
-    if not qs and f.rule == "field-init" and struct:
-        qs.append(f"Is {field_name} set, or known to be zero, at every other site that "
-                  f"builds a struct {struct}?")
-    if not qs and f.rule == "fault-contract" and docs:
-        qs.append(f"Should {one_line(docs[0])} or the comments on struct vm_fault describe "
-                  f"the new meaning of {flag}?")
-    elif not qs and f.rule == "fault-contract":
-        qs.append(f"Does every caller that tests {flag} cope with the new meaning, including "
-                  "the arch fault handlers and gup?")
-    if not qs:
-        qs.append("Is this intended?")
-    return list(dict.fromkeys(qs))[:6]
+    """Questions for the author: the rule's own (see engine.Rule.questions); never verdicts."""
+    qs = [one_line(q) for q in engine.questions(f)] or ["Is this intended?"]
+    return list(dict.fromkeys(q for q in qs if q))[:6]
 
 
 def origin_text(f: Finding, what: str, mode: str) -> str:
@@ -223,9 +196,7 @@ def finding_text(f: Finding, policy: ReplyPolicy, note: str = "",
 def anchor_of(f: Finding, hunks: list[Hunk]) -> tuple[Hunk, int] | None:
     """The hunk and line a finding comments on: its own line, else a touched site, else its
     function; None when the diff does not show it."""
-    points = [(f.file, f.line)]
-    if f.details.get("member_file"):     # field-init: the member the patch adds is the cause
-        points.append((f.details["member_file"], f.details.get("member_line", 0)))
+    points = [(f.file, f.line)] + engine.anchors(f)
     points += [(s.file, s.line) for s in f.sites if s.touched]
     for path, line in points:
         for h in hunks:
