@@ -10,8 +10,13 @@ from pathlib import Path
 
 from reviewbot.errors import ReviewbotError
 
+def _review_formats() -> tuple[str, ...]:
+    from reviewbot.formats import names      # the installed formats, read when asked
+    return tuple(names("review"))
+
+
 # what each reviewbot.* key may hold; a value outside it is an error naming the key
-CHOICES = {"format": ("text", "terse", "json", "sarif"), "trace": ("terse", "full")}
+CHOICES = {"format": _review_formats, "trace": lambda: ("terse", "full")}
 PATTERNS = {"rules": (r"[a-z0-9][a-z0-9-]*(,[a-z0-9][a-z0-9-]*)*", "a comma-separated list "
                       "of rule ids")}
 
@@ -41,9 +46,10 @@ def apply_git_config(args, keys: dict[str, str], cwd: str | Path | None = None) 
 def check_value(key: str, value: str) -> str:
     """`value` if `reviewbot.<key>` may hold it; else the one-line error naming the key."""
     where = f"git config reviewbot.{key}"
-    if key in CHOICES and value not in CHOICES[key]:
+    choices = CHOICES[key]() if key in CHOICES else None
+    if choices is not None and value not in choices:
         raise ReviewbotError(where, f"invalid value {value!r} (expected one of: "
-                             + ", ".join(CHOICES[key]) + ")")
+                             + ", ".join(choices) + ")")
     if key in PATTERNS and not re.fullmatch(PATTERNS[key][0], value):
         raise ReviewbotError(where, f"invalid value {value!r} (expected "
                              f"{PATTERNS[key][1]})")

@@ -20,7 +20,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from reviewbot.mail import parse_patch_mail
-    from reviewbot.render.b4check import render_b4check
+    from reviewbot import formats
     from reviewbot.review import review_messages
     raw = sys.stdin.buffer.read()
     if not raw.strip():
@@ -41,7 +41,8 @@ def run(args) -> int:
                                  "summary": f"review failed: {e}", "url": args.url,
                                  "details": ""}]))
         return 0
-    sys.stdout.write(render_b4check(report, pm.msgid, args.url))
+    sys.stdout.write(formats.render("b4-check", report,
+                                    formats.FormatOptions(patch=pm.msgid, url=args.url)))
     return 0
 
 

@@ -12,7 +12,7 @@ from reviewbot.errors import ReviewbotError
 
 
 def add_arguments(p) -> None:
-    from reviewbot.review import add_arguments as review_arguments
+    from reviewbot.review_cmd import add_arguments as review_arguments
     review_arguments(p)
     g = p.add_argument_group("replies")
     g.add_argument("--outdir", metavar="DIR", help="write one .eml file per reply into DIR")

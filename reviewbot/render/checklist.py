@@ -297,3 +297,11 @@ def render_checklist(report: Report, mails: dict[str, Message | PatchMail],
                      html: bool = False) -> str:
     tpl = _env.get_template("checklist.html.j2" if html else "checklist.md.j2")
     return tpl.render(**build_context(report, mails))
+
+
+def format_md(report: Report, _options) -> str:
+    return render_checklist(report, report.messages)
+
+
+def format_html(report: Report, _options) -> str:
+    return render_checklist(report, report.messages, html=True)
