@@ -209,7 +209,7 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
                   revision=series.revision, patches=infos, base=base,
                   mode="tree" if repo is not None else "diff-only", findings=findings,
                   skipped=skipped, applied=applied, already_applied=already,
-                  tree_given=tree_given).sorted()
+                  tree_given=tree_given, series=series, diffs=diffs).sorted()
 
 
 def commits_of(repo: Repo, base: str, patches, diffs, depth: int = 200) -> list[str]:
