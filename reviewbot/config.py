@@ -31,16 +31,17 @@ def git_config(key: str, cwd: str | Path | None = None) -> str | None:
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
 
 
-def apply_git_config(args, keys: dict[str, str], cwd: str | Path | None = None) -> None:
-    """Fill every attribute of `args` left at None from `reviewbot.<key>`.
-
-    `keys` maps attribute names to git-config key names (without the `reviewbot.` prefix).
-    """
-    for attr, key in keys.items():
-        if getattr(args, attr, None) is None:
-            value = git_config(f"reviewbot.{key}", cwd)
-            if value is not None:
-                setattr(args, attr, check_value(key, value))
+def from_git_config(given: dict[str, str | None], cwd: str | Path | None = None
+                    ) -> dict[str, str | None]:
+    """`given` (option name -> value from the command line) with every None filled from
+    `git config reviewbot.<name>`, each checked; a new dict, nothing else is changed."""
+    out = dict(given)
+    for key, value in given.items():
+        if value is None:
+            found = git_config(f"reviewbot.{key}", cwd)
+            if found is not None:
+                out[key] = check_value(key, found)
+    return out
 
 
 def check_value(key: str, value: str) -> str:

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import sys
 
-from reviewbot import formats
+from reviewbot import config, formats
 from reviewbot.findings import EXIT_FINDINGS
-from reviewbot.review import build_report
+from reviewbot.review import ReviewRequest, review
+
+# the options of a review request that git config (reviewbot.<key>) may give
+REQUEST_KEYS = ("tree", "base", "inbox", "rules")
 
 
 def add_arguments(p) -> None:
@@ -52,9 +55,22 @@ def add_arguments(p) -> None:
                      "findings (they are still printed); errors still exit 2")
 
 
+def request(args) -> ReviewRequest:
+    """The review the command line asks for: flags first, then git config reviewbot.*."""
+    opts = config.from_git_config({k: getattr(args, k) for k in REQUEST_KEYS},
+                                  cwd=args.tree or None)
+    return ReviewRequest(msgid=args.msgid, mbox=args.mbox, inbox=opts["inbox"],
+                         bundled=args.bundled, revision=args.revision, tree=opts["tree"],
+                         base=opts["base"], no_tree=args.no_tree,
+                         rules=opts["rules"].split(",") if opts["rules"] else None,
+                         simulate=not args.no_simulate)
+
+
 def run(args) -> int:
-    report = build_report(args)
-    options = formats.FormatOptions(trace=args.trace or "terse")
-    sys.stdout.write(formats.render(args.format or "text", report, options))
+    shown = config.from_git_config({"format": args.format, "trace": args.trace},
+                                   cwd=args.tree or None)
+    report = review(request(args))
+    options = formats.FormatOptions(trace=shown["trace"] or "terse")
+    sys.stdout.write(formats.render(shown["format"] or "text", report, options))
     status = report.exit_status()
     return 0 if status == EXIT_FINDINGS and args.exit_zero else status

@@ -27,9 +27,10 @@ BATCH = 500                      # messages per state transaction while followin
 
 
 def default_review(messages, cfg: BotConfig, complete: bool) -> Report:
-    from reviewbot.review import review_messages
-    return review_messages(messages, tree=cfg.tree or None, base=cfg.base or None,
-                           simulate=cfg.simulate, allow_incomplete=not complete)
+    from reviewbot.review import ReviewRequest, review
+    return review(ReviewRequest(messages=messages, tree=cfg.tree or None, no_tree=not cfg.tree,
+                                base=cfg.base or None, simulate=cfg.simulate,
+                                allow_incomplete=not complete))
 
 
 class Bot:

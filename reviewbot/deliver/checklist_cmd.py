@@ -16,12 +16,12 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from reviewbot import formats
-    from reviewbot.review import review_with_mail
+    from reviewbot.review import review
+    from reviewbot.review_cmd import request
     from reviewbot.deliver.outfiles import check_outfile, write_atomic
     if args.output:
         check_outfile(Path(args.output), "-o")
-    args.format = args.format or "text"
-    report, _mails = review_with_mail(args)
+    report = review(request(args))
     text = formats.render("checklist-html" if args.html else "checklist-md", report)
     if args.output:
         write_atomic(Path(args.output), text.encode(), "-o")

@@ -56,7 +56,8 @@ def _sent_log(args) -> Path:
 
 
 def run(args) -> int:
-    from reviewbot.review import review_with_mail
+    from reviewbot.review import review
+    from reviewbot.review_cmd import request
     from reviewbot.mail import normalise_addr, parse_addresses, parse_patch_mail
     from reviewbot.render.reply import ReplyPolicy, render_replies
     from reviewbot.deliver.outfiles import check_outdir, write_atomic
@@ -67,8 +68,8 @@ def run(args) -> int:
     allow = load_allow_list(allow_values, "--allow-cc", Path.cwd())
     if args.outdir:
         check_outdir(Path(args.outdir), "--outdir")
-    args.format = args.format or "text"
-    report, mails = review_with_mail(args)
+    report = review(request(args))
+    mails = report.messages
     lists = args.lists or [v for v in (git_config("reviewbot.list") or "").split(",") if v]
     posted = set()
     for m in mails.values():
