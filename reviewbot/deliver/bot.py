@@ -16,7 +16,7 @@ from reviewbot.deliver.botconfig import BotConfig, ListPolicy
 from reviewbot.deliver.inbox import Inbox, LoopGuard, series_name, triage
 from reviewbot.deliver.outfiles import write_atomic
 from reviewbot.errors import ReviewbotError
-from reviewbot.mail import normalise_addr, parse_addresses, parse_patch_mail
+from reviewbot.mail import mail_headers, normalise_addr, parse_addresses
 from reviewbot.deliver.state import State
 from reviewbot.findings import Report
 from reviewbot.render.reply import (ReplyPolicy, is_addr_spec, render_no_findings,
@@ -324,7 +324,7 @@ class Bot:
     def _posted_to(self, mails) -> set[str]:
         out: set[str] = set()
         for m in mails.values():
-            out |= {normalise_addr(a) for _, a in parse_patch_mail(m).recipients}
+            out |= {normalise_addr(a) for _, a in mail_headers(m).recipients}
         return out
 
     def _allowed(self, mails) -> set[str]:
@@ -333,7 +333,7 @@ class Bot:
         allowed = {normalise_addr(l.address) for l in self.cfg.lists}
         allow = {normalise_addr(a) for a in self.cfg.cc_allow}
         for m in mails.values():
-            pm = parse_patch_mail(m)
+            pm = mail_headers(m)
             if pm.author[1]:
                 allowed.add(normalise_addr(pm.author[1]))
             allowed |= {normalise_addr(a) for _, a in pm.recipients} & allow

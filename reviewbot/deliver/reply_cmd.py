@@ -58,7 +58,7 @@ def _sent_log(args) -> Path:
 def run(args) -> int:
     from reviewbot.review import review
     from reviewbot.review_cmd import request
-    from reviewbot.mail import normalise_addr, parse_addresses, parse_patch_mail
+    from reviewbot.mail import mail_headers, normalise_addr
     from reviewbot.render.reply import ReplyPolicy, render_replies
     from reviewbot.deliver.outfiles import check_outdir, write_atomic
     from reviewbot.deliver.recipients import load_allow_list
@@ -69,11 +69,10 @@ def run(args) -> int:
     if args.outdir:
         check_outdir(Path(args.outdir), "--outdir")
     report = review(request(args))
-    mails = report.messages
     lists = args.lists or [v for v in (git_config("reviewbot.list") or "").split(",") if v]
     posted = set()
-    for m in mails.values():
-        pm = parse_patch_mail(m)
+    for m in report.messages.values():
+        pm = mail_headers(m)
         posted |= {normalise_addr(a) for _, a in pm.recipients}
         posted |= {normalise_addr(l) for l in lists
                    if l.replace("@", ".").lower() in pm.list_id.lower()}
@@ -87,7 +86,7 @@ def run(args) -> int:
                          recipients=args.recipients or git_config("reviewbot.recipients") or "all",
                          reproduce=reproduce, cc_allow=allow)
     findings = [f for f in report.findings if f.introduced or args.preexisting]
-    msgs = render_replies(report, mails, policy, findings=findings)
+    msgs = render_replies(report, policy=policy, findings=findings)
     if not msgs:
         print("reviewbot: no findings to reply about", file=sys.stderr)
         return 0

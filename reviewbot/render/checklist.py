@@ -10,7 +10,7 @@ import jinja2
 from markupsafe import Markup
 
 from reviewbot import engine
-from reviewbot.mail import PatchMail, parse_patch_mail
+from reviewbot.mail import PatchMail, report_mails
 from reviewbot.findings import Finding, Report
 from reviewbot.render.reply import sim_lines
 from reviewbot.render.safe import escape
@@ -74,14 +74,14 @@ def analyse(pm: PatchMail) -> PatchFacts:
     moved: set[str] = set()
     functions = []
     for h in pm.hunks:
-        ctx = h.context
+        ctx = h.section.strip()
         if ctx and re.search(r"\w+\s*\(", ctx) and not ctx.rstrip().endswith(":"):
             name = re.findall(r"(\w+)\s*\(", ctx)[0]
             functions.append(name)
         struct_ctx = re.match(r"(?:struct|union)\s+(\w+)\s*\{", ctx)
-        removed_defs = {m.group(1) for l in h.lines if l.startswith("-")
+        removed_defs = {m.group(1) for l in h.text if l.startswith("-")
                         for m in [FUNC_DEF.match(l)] if m}
-        for line in h.lines:
+        for line in h.text:
             if not line[:1] in "+-" or line.startswith(("+++", "---")):
                 continue
             flags.update(FLAG.findall(line))
@@ -110,7 +110,7 @@ def analyse(pm: PatchMail) -> PatchFacts:
                 if ex:
                     exports.add(f"{ex.group(2)} ({ex.group(1)})")
         # a callback called in a changed hunk is part of what the change relies on
-        cbs.update(c for l in h.lines + [ctx] for c in CALLBACK.findall(l))
+        cbs.update(c for l in h.text + [ctx] for c in CALLBACK.findall(l))
     return PatchFacts(files=pm.files(), functions=list(dict.fromkeys(functions)),
                       structs=structs, flags=sorted(flags), defined_flags=sorted(defined), locks=locks, moved_locks=moved,
                       signatures=sorted(sigs), null_checks=sorted(nulls),
@@ -218,8 +218,8 @@ def generated_items(pm: PatchMail, facts: PatchFacts, findings: list[Finding]) -
     return items
 
 
-def build_context(report: Report, mails: dict[str, Message | PatchMail]) -> dict:
-    pms = {k: (v if isinstance(v, PatchMail) else parse_patch_mail(v)) for k, v in mails.items()}
+def build_context(report: Report, mails: dict[str, Message | PatchMail] | None = None) -> dict:
+    pms = report_mails(report, mails)
     patches = []
     report.sorted()
     for p in sorted(report.patches, key=lambda p: p.index):
@@ -293,15 +293,16 @@ _env.filters["md"] = md_text
 _env.filters["md_inline"] = md_inline_html
 
 
-def render_checklist(report: Report, mails: dict[str, Message | PatchMail],
+def render_checklist(report: Report, mails: dict[str, Message | PatchMail] | None = None,
                      html: bool = False) -> str:
+    """The checklist, from the mails the review read (report.messages) unless given."""
     tpl = _env.get_template("checklist.html.j2" if html else "checklist.md.j2")
     return tpl.render(**build_context(report, mails))
 
 
 def format_md(report: Report, _options) -> str:
-    return render_checklist(report, report.messages)
+    return render_checklist(report)
 
 
 def format_html(report: Report, _options) -> str:
-    return render_checklist(report, report.messages, html=True)
+    return render_checklist(report, html=True)

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 
 from reviewbot import __version__, engine
-from reviewbot.mail import (Hunk, PatchMail, format_addr, normalise_addr, one_line,
-                                         parse_addresses, parse_patch_mail)
+from reviewbot.diff import Hunk
+from reviewbot.mail import (PatchMail, format_addr, normalise_addr, one_line, parse_addresses,
+                            mail_headers, report_mails)
 from reviewbot.findings import Finding, Report
 from reviewbot.render.trace import trace_lines
 
@@ -200,14 +201,14 @@ def anchor_of(f: Finding, hunks: list[Hunk]) -> tuple[Hunk, int] | None:
     points += [(s.file, s.line) for s in f.sites if s.touched]
     for path, line in points:
         for h in hunks:
-            if h.file == path and h.covers(line):
+            if h.path == path and h.covers(line):
                 i = h.index_of_line(line)
                 if i is not None:
                     return h, i
     for h in hunks:
-        if h.file == f.file and f.function and (f.function in h.context or any(
-                f.function in l for l in h.lines)):
-            added = [i for i, l in enumerate(h.lines) if l.startswith("+")]
+        if h.path == f.file and f.function and (f.function in h.section or any(
+                f.function in t for _k, t in h.lines)):
+            added = [i for i, (k, _t) in enumerate(h.lines) if k == "+"]
             return h, added[-1] if added else len(h.lines) - 1
     return None
 
@@ -220,31 +221,34 @@ def quoted_body(pm: PatchMail, items: list[tuple[Finding, list[str]]]) -> list[s
     """Interleave the comments with only the hunks they are about, cuts marked [ ... ]."""
     placed: dict[int, dict[int, list[list[str]]]] = {}
     loose: list[list[str]] = []
-    by_order = {h.order: h for h in pm.hunks}
+    hunks = pm.hunks
+    order = {id(h): i for i, h in enumerate(hunks)}
+    header = {id(h): f.header for f in pm.diff for h in f.hunks}
     for f, text in items:
-        a = anchor_of(f, pm.hunks)
+        a = anchor_of(f, hunks)
         if a is None:
             loose.append(text)
         else:
-            placed.setdefault(a[0].order, {}).setdefault(a[1], []).append(text)
+            placed.setdefault(order[id(a[0])], {}).setdefault(a[1], []).append(text)
     out: list[str] = [CUT, ""] if placed else []
     last_file = None
-    for order in sorted(placed):
-        h = by_order[order]
-        if h.file != last_file:
-            out += [quote(l) for l in h.file_header if not l.startswith(("index ",))]
-            last_file = h.file
-        out.append(quote(h.head))
+    for n in sorted(placed):
+        h = hunks[n]
+        if h.path != last_file:
+            out += [quote(l) for l in header[id(h)] if not l.startswith(("index ",))]
+            last_file = h.path
+        out.append(quote(h.header))
+        lines = h.text
         pos = 0
-        for idx in sorted(placed[order]):
+        for idx in sorted(placed[n]):
             start = max(pos, idx - CONTEXT_ABOVE + 1)
             if start > pos:
                 out.append(CUT)
-            out += [quote(l) for l in h.lines[start:idx + 1]]
-            for text in placed[order][idx]:
+            out += [quote(l) for l in lines[start:idx + 1]]
+            for text in placed[n][idx]:
                 out += ["", *text, ""]
             pos = idx + 1
-        if pos < len(h.lines):
+        if pos < len(lines):
             out.append(CUT)
         out.append("")
     for text in loose:
@@ -368,17 +372,18 @@ def attribution(pm: PatchMail) -> str:
     return f"On {pm.date}, {who} wrote:" if pm.date else f"{who} wrote:"
 
 
-def render_replies(report: Report, mails: dict[str, Message | PatchMail],
+def render_replies(report: Report, mails: dict[str, Message | PatchMail] | None = None,
                    policy: ReplyPolicy | None = None, date: str | None = None,
                    notes: dict[str, str] | None = None, footer: list[str] | None = None,
                    findings: list[Finding] | None = None) -> list[EmailMessage]:
     """One reply per patch with findings; series-wide ones (on the cover letter or with no
     patch) go to the cover, or to patch 1 without a cover.  `notes` maps a finding identity
     to a sentence (e.g. 'Also reported on v1.'); `footer` adds paragraphs (e.g. that the
-    series was incomplete); `findings` restricts what is mailed."""
+    series was incomplete); `findings` restricts what is mailed. `mails` default to the
+    ones the review read (report.messages)."""
     policy = policy or ReplyPolicy()
     notes = notes or {}
-    pms = {k: (v if isinstance(v, PatchMail) else parse_patch_mail(v)) for k, v in mails.items()}
+    pms = report_mails(report, mails)
     order = {p.msgid: p.index for p in report.patches}
     first = min(report.patches, key=lambda p: p.index).msgid if report.patches else ""
     groups: dict[str, list[Finding]] = {}
@@ -418,7 +423,7 @@ def render_replies(report: Report, mails: dict[str, Message | PatchMail],
 def render_no_findings(report: Report, mail: Message | PatchMail, policy: ReplyPolicy,
                        date: str | None = None, footer: list[str] | None = None) -> EmailMessage:
     """The author-only note some lists want when nothing was found."""
-    pm = mail if isinstance(mail, PatchMail) else parse_patch_mail(mail)
+    pm = mail if isinstance(mail, PatchMail) else mail_headers(mail)   # no body is quoted
     author_only = ReplyPolicy(**{**policy.__dict__, "recipients": "author", "lists": []})
     body = wrap(f"reviewbot ran its checks on this series ({len(report.patches)} "
                 "patches) and has no questions about it.")
