@@ -14,9 +14,6 @@ from email.message import Message
 
 MAX_BODY = 4 * 1024 * 1024       # bodies beyond this are cut: a huge mail must stay bounded
 _ADDR_RE = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9.-]+$")
-_PATCH_RE = re.compile(r"^\s*(?:re:\s*)*\[([^\]]*\bPATCH\b[^\]]*)\]", re.I)
-_NM_RE = re.compile(r"\b(\d+)\s*/\s*(\d+)\b")
-_REV_RE = re.compile(r"\bv(\d+)\b", re.I)
 
 
 def one_line(value: object) -> str:
@@ -51,32 +48,39 @@ def format_addr(pair: tuple[str, str]) -> str:
     return email.utils.formataddr(pair)
 
 
-def parse_msgid(value: object) -> str:
-    """The bare message-id from a header value or a lore URL fragment ('' if none)."""
-    text = one_line(value)
-    m = re.search(r"<([^<>\s]+)>", text)
-    return m.group(1) if m else text.strip("<> ")
+def header_msgid(msg: Message, name: str = "Message-ID") -> str:
+    """The bare message-id in one header of `msg`, as b4 reads it (liblore's get_clean_msgid:
+    from the raw value, so `(` or `"` inside an id survive); '' if none."""
+    import b4
+    try:
+        return one_line(b4.LoreMessage.get_clean_msgid(msg, name) or "")
+    except Exception:                   # a header the parser chokes on: no id
+        return ""
 
 
 def msgid_list(value: object) -> list[str]:
     return re.findall(r"<([^<>\s]+)>", one_line(value))
 
 
-def subject_tags(subject: str) -> tuple[bool, int, int, int]:
-    """(is a patch, n, m, revision) from a subject such as '[PATCH v2 3/7] mm: ...'."""
-    m = _PATCH_RE.match(subject or "")
-    if not m or re.match(r"^\s*re:", subject, re.I):
+def subject_tags(subject: str, rfc: bool = False) -> tuple[bool, int, int, int]:
+    """(is a patch, n, m, revision) from a subject such as '[PATCH v2 3/7] mm: ...', as b4's
+    LoreSubject reads it; a reply is not a patch. With `rfc`, '[RFC n/m]' (no PATCH word)
+    is one too. A subject not starting with '[' has no tags: that is decided without b4,
+    as the bot's triage reads every message (bench/mail_parsing.py)."""
+    if not one_line(subject).startswith("["):
         return False, 0, 0, 1
-    tag = m.group(1)
-    nm = _NM_RE.search(tag)
-    rev = _REV_RE.search(tag)
-    n, total = (int(nm.group(1)), int(nm.group(2))) if nm else (1, 1)
-    return True, n, total, int(rev.group(1)) if rev else 1
+    import b4
+    s = b4.LoreSubject(subject)
+    if s.reply or not (s.patch or (rfc and s.rfc and not s.counters_inferred)):
+        return False, 0, 0, 1
+    return True, s.counter, s.expected, s.revision
 
 
 def subject_name(subject: str) -> str:
-    """The subject without its [PATCH ...] prefix: what stays the same across revisions."""
-    return re.sub(r"^\s*\[[^\]]*\]\s*", "", one_line(subject)).strip()
+    """The subject without its [PATCH ...] prefixes (b4's LoreSubject.subject): what stays the
+    same across revisions."""
+    import b4
+    return one_line(b4.LoreSubject(one_line(subject)).subject)
 
 
 def message_from_bytes(raw: bytes) -> Message:
@@ -140,11 +144,11 @@ def mail_headers(msg: Message, changelog: str = "", diff: list | None = None) ->
             return ""
 
     authors = parse_addresses(hdr("From"))
-    irt = parse_msgid(hdr("In-Reply-To")) if hdr("In-Reply-To") else ""
-    return PatchMail(msgid=parse_msgid(hdr("Message-ID")), subject=hdr("Subject"),
+    return PatchMail(msgid=header_msgid(msg), subject=hdr("Subject"),
                      author=authors[0] if authors else ("", ""), date=hdr("Date"),
                      to=parse_addresses(hdr("To")), cc=parse_addresses(hdr("Cc")),
-                     references=msgid_list(hdr("References")), in_reply_to=irt,
+                     references=msgid_list(hdr("References")),
+                     in_reply_to=header_msgid(msg, "In-Reply-To"),
                      list_id=hdr("List-Id"), changelog=changelog, diff=diff or [])
 
 
