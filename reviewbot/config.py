@@ -21,6 +21,19 @@ PATTERNS = {"rules": (r"[a-z0-9][a-z0-9-]*(,[a-z0-9][a-z0-9-]*)*", "a comma-sepa
                       "of rule ids")}
 
 
+def b4():
+    """b4, with its configuration read (git config b4.*, sendemail.*, user.*) once a process:
+    fetching, sending and the sender's identity read the same settings b4 itself uses."""
+    import argparse
+    import logging
+
+    import b4 as b4mod    # imported late: b4 reads git config at import, logs on its own logger
+    logging.getLogger("b4").setLevel(logging.CRITICAL)
+    if "midmask" not in b4mod.get_main_config():
+        b4mod.setup_config(argparse.Namespace(config={}))
+    return b4mod
+
+
 def git_config(key: str, cwd: str | Path | None = None) -> str | None:
     """One value of `git config --get`, or None; never fails outside a repository."""
     try:

@@ -37,10 +37,6 @@ class Hunk:
                 f"+{self.target_start},{self.target_length} @@ {self.section}").rstrip()
 
     @property
-    def first_line(self) -> int:
-        return self.added[0][0] if self.added else max(self.target_start, 1)
-
-    @property
     def text(self) -> list[str]:
         """The hunk's lines as the mail has them: ' ', '+' or '-' then the line."""
         return [k + t for k, t in self.lines]

@@ -2,7 +2,7 @@
 each runs on the base and on the patched tree, and a finding the base also has is pre-existing."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Iterable, Protocol
@@ -112,7 +112,7 @@ class Context:
     patched: TreeView | None
     before_patch: TreeView | None = None     # the tree just before / after this one patch:
     after_patch: TreeView | None = None      # hunk line numbers refer to these
-    side: str = "patched"
+    side: str = "patched"                  # set when the Context is made, never changed
     touched: set[tuple[str, str]] = field(default_factory=set)   # (file, function) the series changes
     skipped: list[Skipped] = field(default_factory=list)
     shared: dict = field(default_factory=dict)   # one dict for the whole series: series-wide memo
@@ -164,14 +164,13 @@ def run_rules(rules: list[Rule], contexts: list[Context]) -> tuple[list[Finding]
     skipped: list[Skipped] = []
     _prefetch(rules, contexts)
     for ctx in contexts:
+        # the same patch seen on the base tree: its own Context, sharing the memo and notes
+        on_base = replace(ctx, side="base")
         for rule in rules:
-            ctx.side = "patched"
             new = list(rule.check(ctx))
             old_ids: set[str] = set()
             if ctx.base is not None and ctx.patched is not None and new:
-                ctx.side = "base"
-                old_ids = {f.identity for f in rule.check(ctx)}
-                ctx.side = "patched"
+                old_ids = {f.identity for f in rule.check(on_base)}
             for f in new:
                 f.introduced = f.identity not in old_ids
                 f.patch_index = ctx.patch.index

@@ -6,7 +6,6 @@ Shared by the renderers and by delivery (so render/ never imports deliver/); kno
 from __future__ import annotations
 
 import email
-import email.policy
 import email.utils
 import re
 from dataclasses import dataclass, field
@@ -83,8 +82,17 @@ def subject_name(subject: str) -> str:
     return one_line(b4.LoreSubject(one_line(subject)).subject)
 
 
-def message_from_bytes(raw: bytes) -> Message:
-    return email.message_from_bytes(raw[:MAX_BODY + 65536], policy=email.policy.compat32)
+MBOXRD_FROM = b"From mboxrd@z Thu Jan  1 00:00:00 1970\n"
+
+
+def mboxrd_entry(raw: bytes) -> bytes:
+    """One message as an mboxrd entry: the From_ line, then the message with every line that
+    reads `From ` after any number of `>` given one more `>`, ending in a newline."""
+    out = [MBOXRD_FROM]
+    for line in raw.splitlines(keepends=True):
+        out.append(b">" + line if line.lstrip(b">").startswith(b"From ") else line)
+    body = b"".join(out)
+    return body if body.endswith(b"\n") else body + b"\n"
 
 
 def body_text(msg: Message) -> str:

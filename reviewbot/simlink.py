@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from reviewbot import engine
 from reviewbot.findings import Finding, Skipped
-from reviewbot.sim.series import REVIEW_STATES, SeriesSimulation, Violation, run_series  # noqa: F401
+from reviewbot.sim.series import SeriesSimulation, Violation, run_series
 
 SHARED_KEY = "simulation"
 

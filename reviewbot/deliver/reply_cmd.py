@@ -36,10 +36,13 @@ def add_arguments(p) -> None:
 
 
 def _sender(args) -> tuple[str, str]:
+    from reviewbot.config import b4
     from reviewbot.mail import parse_addresses
-    value = args.sender or git_config("reviewbot.from") or git_config("sendemail.from")
+    value = args.sender or git_config("reviewbot.from") or \
+        b4().get_sendemail_config().get("from")
     if not value:
-        name, mail = git_config("user.name"), git_config("user.email")
+        user = b4().get_user_config()        # git's user.name and user.email, as b4 reads them
+        name, mail = user.get("name"), user.get("email")
         value = f"{name or 'reviewbot'} <{mail}>" if mail else ""
     found = parse_addresses(value)
     if not found:
@@ -98,13 +101,9 @@ def run(args) -> int:
     if args.send:
         _send_all(msgs, sender, _sent_log(args), policy.lists)
     if not args.outdir and not args.send:
-        for m in msgs:
-            raw = m.as_bytes()
-            sys.stdout.buffer.write(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n")
-            for line in raw.split(b"\n"):
-                if line.lstrip(b">").startswith(b"From "):
-                    line = b">" + line
-                sys.stdout.buffer.write(line + b"\n")
+        from reviewbot.mail import mboxrd_entry
+        for m in msgs:      # an mbox: each entry ends with a blank line
+            sys.stdout.buffer.write(mboxrd_entry(m.as_bytes()) + b"\n")
     return 0
 
 

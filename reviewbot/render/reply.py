@@ -1,7 +1,7 @@
 """Replies to the list: one plain-text RFC 5322 message per patch with findings.
 
 Follows the etiquette of kernel review bots (trimmed interleaved quoting, questions, no
-trailers that tools would harvest, a short signed footer); see anchors.md section 7.
+trailers that tools would harvest, a short signed footer).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from email.message import EmailMessage, Message
 
 from reviewbot import __version__, engine
 from reviewbot.diff import Hunk
-from reviewbot.mail import (PatchMail, format_addr, normalise_addr, one_line, parse_addresses,
+from reviewbot.mail import (PatchMail, format_addr, normalise_addr, one_line,
                             mail_headers, report_mails)
 from reviewbot.findings import Finding, Report
 from reviewbot.render.trace import trace_lines
