@@ -1,6 +1,7 @@
-"""A rule installed from outside reviewbot, registered only by its `reviewbot.rules` entry point
-(tests/plugins: a module and a dist-info, put on the path): it runs, and replies and the
-checklist carry its own question and item with no edit to reviewbot."""
+"""A rule and a format installed from outside reviewbot, registered only by their entry points
+(tests/plugins: a module and a dist-info, put on the path): the rule runs, replies and the
+checklist carry its own question and item, and the format is a `review --format`, with no edit
+to reviewbot."""
 from __future__ import annotations
 
 import email
@@ -84,3 +85,13 @@ def test_checklist_carries_the_rules_item(review):
     assert "- [ ] **added-goto** (warning, introduced by this patch, mm/memory.c:" in r.stdout
     assert ("- [ ] Unwinding at label `out` in `__do_fault()`: is each step undone in "
             "reverse order?") in r.stdout
+
+
+def test_a_format_from_the_same_plugin_is_a_review_format(review):
+    r = rb("review", "--bundled", "--rules", "added-goto", "--no-simulate", "--format",
+           "finding-count")
+    n = sum(f["rule"] == "added-goto" for f in review["findings"])
+    assert r.returncode == 1 and r.stdout == f"added-goto={n}\n", r.stderr
+    assert "finding-count" in rb("review", "--help").stdout
+    without = rb("review", "--bundled", "--format", "finding-count", plugin=False)
+    assert without.returncode == 2 and "invalid choice: 'finding-count'" in without.stderr

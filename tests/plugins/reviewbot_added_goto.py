@@ -1,5 +1,6 @@
-"""added-goto: a rule that lives outside reviewbot (tests/test_rule_plugin.py): every `goto`
-a patch adds is a finding, with its own reply question and checklist item."""
+"""A plug-in from outside reviewbot (tests/test_rule_plugin.py): the rule added-goto (every
+`goto` a patch adds is a finding, with its own reply question and checklist item) and the
+output format finding-count."""
 from __future__ import annotations
 
 import re
@@ -35,3 +36,9 @@ class AddedGoto:
     def checklist_items(self, f):
         return [f"Unwinding at label `{f.details['label']}` in `{f.function}()`: is each "
                 "step undone in reverse order?"]
+
+
+def format_count(report, _options) -> str:
+    """`review --format finding-count`: one line, the findings by rule (a format plug-in)."""
+    rules = sorted({f.rule for f in report.findings})
+    return " ".join(f"{r}={sum(f.rule == r for f in report.findings)}" for r in rules) + "\n"
