@@ -21,6 +21,7 @@ from reviewbot.findings import PatchInfo, Report, Skipped
 from reviewbot.series import Series, parse_series
 from reviewbot.tree import Repo, TreeView, worst_step
 
+
 @dataclass
 class ReviewRequest:
     """One review, as the command line, the bot and the tests ask for it."""
