@@ -87,6 +87,8 @@ def anchors(finding: Finding) -> list[tuple[str, int]]:
     return list(_hook(finding, "anchors")(finding))
 
 
+# rule instances by id, loaded once a process: rules keep no state of their own (a review's
+# lives in Context.shared), and a renderer asks about every finding
 _loaded: dict[str, Rule | None] = {}
 
 
