@@ -10,7 +10,7 @@ from reviewbot.errors import ReviewbotError
 
 # (name, module with add_arguments(parser) and run(args) -> int, one-line help)
 SUBCOMMANDS = [
-    ("review", "reviewbot.review", "review a patch series by message-id, lore URL or mbox"),
+    ("review", "reviewbot.review_cmd", "review a patch series by message-id, lore URL or mbox"),
     ("rules", "reviewbot.rules_cmd", "list the installed rules with their documentation"),
     ("simulate", "reviewbot.sim.command", "run the fault path of a tree on the XIP/DAX model"),
     ("checklist", "reviewbot.deliver.checklist_cmd", "write a reviewer checklist for a series"),

@@ -140,6 +140,11 @@ class Report:
     applied: str = "none"           # the apply ladder's step: exact|3way|fuzz|partial|none
     already_applied: bool = False   # every hunk of the series reverse-applies to the base
     tree_given: bool = False        # a tree was asked for (not --no-tree)
+    # what the review read, for renderers that quote it; never serialised (None when the
+    # report was read back from JSON)
+    series: Any = field(default=None, repr=False, compare=False)      # series.Series
+    diffs: list = field(default_factory=list, repr=False, compare=False)  # diff.PatchDiff each
+    messages: dict = field(default_factory=dict, repr=False, compare=False)  # msgid -> mail
 
     @property
     def not_applied(self) -> bool:

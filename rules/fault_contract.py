@@ -338,6 +338,45 @@ class FaultContract:
                                               status_of(role), True, role))
         return sorted(set(sites), key=lambda s: (s.file, s.line, s.function, s.status))
 
+    # what is said about a finding: the reply's questions, the checklist's item, the simulator
+    def questions(self, f: Finding) -> list[str]:
+        flag = f.details.get("flag") or "the changed bit"
+        qs = []
+        for s in f.sites:
+            if s.touched:
+                continue
+            if s.status in ("consumer", "name table"):
+                fn = f"{s.function}()" if s.function else s.file
+                qs.append(f"Does {fn} in {s.file} still handle {flag} correctly with the new "
+                          "meaning?")
+            elif s.status == "documentation":
+                qs.append(f"Does {s.file} need an update to describe the new contract?")
+        docs = f.details.get("documents") or []
+        if not qs and docs:
+            qs.append(f"Should {docs[0]} or the comments on struct vm_fault describe the new "
+                      f"meaning of {flag}?")
+        elif not qs:
+            qs.append(f"Does every caller that tests {flag} cope with the new meaning, "
+                      "including the arch fault handlers and gup?")
+        return qs
+
+    def checklist_items(self, f: Finding) -> list:
+        from reviewbot.engine import ChecklistItem
+        flag = f.details.get("flag")
+        if not flag:
+            return []
+        untouched = [s for s in f.sites if not s.touched and s.status == "consumer"]
+        return [ChecklistItem(
+            f"`{flag}` is changed or newly relied on: is every producer and consumer of it "
+            "audited (core mm, arch/*/mm/fault.c, gup, filesystems, the "
+            "VM_FAULT_RESULT_TRACE names)?",
+            (f"fault-contract lists {len(f.sites)} sites, {len(untouched)} consumers the "
+             "series does not touch",), topic=("flag", flag))]
+
+    def simulation_request(self, f: Finding):
+        from reviewbot.engine import SimulationRequest
+        return SimulationRequest(f.function) if f.key.endswith(":change") else None
+
 
 def _locking_doc(ctx: Context) -> tuple[str | None, str]:
     """The locking document of the tree's era (`Locking` until it became `locking.rst`), and,

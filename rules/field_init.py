@@ -148,6 +148,44 @@ class FieldInit:
             else:
                 yield from self._whole_tree(ctx, m)
 
+    # what is said about a finding: the reply's questions, the checklist's item, the simulator
+    FAULT_PATH_STRUCTS = {"vm_fault"}
+
+    def questions(self, f: Finding) -> list[str]:
+        member = f.details.get("member") or "the new field"
+        qs = [f"Is {member} set in {s.function or s.file}{'()' if s.function else ''} before "
+              "the structure is passed on?" for s in f.sites
+              if s.status == "not set before escape" and (s.file, s.function) == (f.file,
+                                                                                  f.function)]
+        if not qs and f.details.get("struct"):
+            qs.append(f"Is {member} set, or known to be zero, at every other site that builds "
+                      f"a struct {f.details['struct']}?")
+        return qs
+
+    def checklist_items(self, f: Finding) -> list:
+        from reviewbot.engine import ChecklistItem
+        struct, member = f.details.get("struct"), f.details.get("member")
+        if not struct or not member:
+            return []
+        bad = sum(s.status == "not set before escape" for s in f.sites)
+        return [ChecklistItem(
+            f"New member `{member}` of `struct {struct}`: is it initialised at every site "
+            "that builds the struct (on-stack, brace initialisers, kmalloc vs kzalloc, copies)?",
+            (f"field-init lists {len(f.sites)} construction sites; {bad} not set before "
+             "escape",), topic=("member", struct, member))]
+
+    def simulation_request(self, f: Finding):
+        from reviewbot.engine import SimulationRequest
+        if f.details.get("struct") in self.FAULT_PATH_STRUCTS and f.severity != "info":
+            return SimulationRequest(f.function, must_reach=True)
+        return None
+
+    def anchors(self, f: Finding) -> list[tuple[str, int]]:
+        """The member the patch adds is the cause: a reply may quote it."""
+        if f.details.get("member_file"):
+            return [(f.details["member_file"], f.details.get("member_line", 0))]
+        return []
+
     def _diff_only(self, ctx: Context, m: cindex.Member) -> Iterable[Finding]:
         ctx.skip(CHECK_TREE, f"no kernel tree: struct {m.struct}.{m.name} is not checked "
                              "at sites outside the diff")

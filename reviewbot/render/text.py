@@ -123,3 +123,11 @@ def render_terse(report: Report) -> str:
     if report.not_applied:
         out.append(f"reviewbot: {report.summary()}")
     return "".join(ln + "\n" for ln in out)
+
+
+def format_text(report: Report, options) -> str:
+    return render_text(report, trace=options.trace)
+
+
+def format_terse(report: Report, _options) -> str:
+    return render_terse(report)
