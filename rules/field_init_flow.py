@@ -53,20 +53,12 @@ def field_status(src: bytes, site: ConstructionSite, member: str,
         if order and member in order and order.index(member) < positional:
             return "set", "positional initializer"
         return "implicitly zero", "brace initializer without it"
-    body = node.parent
-    while body is not None and body.type != "compound_statement":
-        body = body.parent
-    if body is None:
-        return "not set before escape", "no enclosing block"
-    var = site.var
     if site.kind == "allocation":
-        if not var or not var.replace("_", "").isalnum():
+        if not site.var or not site.var.replace("_", "").isalnum():
             return "not set before escape", "allocated object not kept in a local"
-    flow = _Flow(var, member, deref=(site.kind == "allocation"))
-    stmt = node
-    while stmt.parent is not None and stmt.parent != body:
-        stmt = stmt.parent
-    flow.run_block(body, stmt.end_byte)
+    flow = _walk_from(node, site, member, collect=False)
+    if flow is None:
+        return "not set before escape", "no enclosing block"
     if flow.escape is None:
         return ("set", "assigned on every path before the object escapes") if flow.ever_set \
             else ("set", "the object never escapes")
@@ -80,18 +72,12 @@ def unset_escapes(src: bytes, site: ConstructionSite, member: str
     still unset: (line, how, callee, argument index); callee is "" unless the object's
     address (or the pointer) is an argument of a direct call."""
     node = find_node(src, site.node_id)
-    if node is None or site.kind not in ("declaration", "allocation"):
+    if node is None or site.kind not in ("declaration", "allocation") or not site.var \
+            or not site.var.replace("_", "").isalnum():
         return []
-    body = node.parent
-    while body is not None and body.type != "compound_statement":
-        body = body.parent
-    if body is None or not site.var or not site.var.replace("_", "").isalnum():
+    flow = _walk_from(node, site, member, collect=True)
+    if flow is None:
         return []
-    flow = _Flow(site.var, member, deref=(site.kind == "allocation"), collect=True)
-    stmt = node
-    while stmt.parent is not None and stmt.parent != body:
-        stmt = stmt.parent
-    flow.run_block(body, stmt.end_byte)
     out = []
     for line, how, n in flow.escapes:
         callee, idx = "", -1
@@ -103,6 +89,22 @@ def unset_escapes(src: bytes, site: ConstructionSite, member: str
                 idx = [c.start_byte for c in args.named_children].index(n.start_byte)
         out.append((line, how, callee, idx))
     return out
+
+
+def _walk_from(node, site: ConstructionSite, member: str, collect: bool):
+    """The flow walk over the block declaring the site, from the statement after it (None
+    when the site is in no block)."""
+    body = node.parent
+    while body is not None and body.type != "compound_statement":
+        body = body.parent
+    if body is None:
+        return None
+    flow = _Flow(site.var, member, deref=(site.kind == "allocation"), collect=collect)
+    stmt = node
+    while stmt.parent is not None and stmt.parent != body:
+        stmt = stmt.parent
+    flow.run_block(body, stmt.end_byte)
+    return flow
 
 
 class _Flow:

@@ -11,40 +11,43 @@ MAX_DEPTH = 5          # calls followed from the escape (or up from a reader)
 MAX_FUNCTIONS = 120    # functions looked at per walk: keeps a review fast on the full tree
 
 
-def file_summary(src: bytes, path: str, struct: str) -> dict:
+def file_summary(src: bytes, path: str, struct: str, only: list[str] | None = None) -> dict:
     """Every function of one file: its first line, whether it is static, the indexes of its
     `struct <struct> *` parameters, and in source order what it does with each object of
     that type (parameter or local): ["r"|"w", var, member, line] for a member read or set,
-    ["c", var, callee, line, argument index] for the object passed to a direct call."""
+    ["c", var, callee, line, argument index] for the object passed to a direct call.
+    With `only`, the events of the other functions are left out."""
     out = {}
-    for node in cindex.walk(cparse.parse(src).root_node):
-        if node.type != "function_definition":
-            continue
-        decl = node.child_by_field_name("declarator")
-        name = cparse.declarator_name(decl) or ""
-        if not name:
-            continue
-        static = any(c.type == "storage_class_specifier" and text(c) in ("static",)
+    word = struct.encode()
+    for f in cparse.functions(src):
+        node = f.node
+        static = any(c.type == "storage_class_specifier" and text(c) == "static"
                      for c in node.children)
-        params, objs = {}, set()
-        fdecl = decl
+        entry = out[f.name] = {"line": f.start, "static": static, "params": {}, "events": []}
+        if (only is not None and f.name not in only) or word not in node.text:
+            continue
+        fdecl = node.child_by_field_name("declarator")
         while fdecl is not None and fdecl.type != "function_declarator":
             fdecl = fdecl.child_by_field_name("declarator")
         plist = fdecl.child_by_field_name("parameters") if fdecl is not None else None
         for i, p in enumerate(c for c in (plist.named_children if plist else [])
                               if c.type == "parameter_declaration"):
-            if _is_struct(p, struct):
-                pd = p.child_by_field_name("declarator")
-                if pd is not None and pd.type == "pointer_declarator":
-                    params[cparse.declarator_name(pd) or ""] = i
+            pd = p.child_by_field_name("declarator")
+            if _is_struct(p, struct) and pd is not None and pd.type == "pointer_declarator":
+                entry["params"][cparse.declarator_name(pd) or ""] = i
         body = node.child_by_field_name("body")
-        for d in (cindex.walk(body) if body is not None else []):
+        if body is None:
+            continue
+        objs, nodes = set(), []
+        for d in cindex.walk(body):
             if d.type == "declaration" and _is_struct(d, struct):
-                for dd in d.children_by_field_name("declarator"):
-                    objs.add(cparse.declarator_name(dd) or "")
-        names = (set(params) | objs) - {""}
-        out[name] = {"line": line_of(node), "static": static, "params": params,
-                     "events": _events(body, names) if names and body is not None else []}
+                objs.update(cparse.declarator_name(dd) or ""
+                            for dd in d.children_by_field_name("declarator"))
+            elif d.type in ("field_expression", "argument_list"):
+                nodes.append(d)
+        names = (set(entry["params"]) | objs) - {""}
+        if names:
+            entry["events"] = _events(nodes, names)
     return out
 
 
@@ -54,9 +57,9 @@ def _is_struct(decl, struct: str) -> bool:
     return nn is not None and text(nn) == struct
 
 
-def _events(body, names: set[str]) -> list:
+def _events(nodes, names: set[str]) -> list:
     out = []
-    for n in cindex.walk(body):
+    for n in nodes:
         if n.type == "field_expression":
             arg = n.child_by_field_name("argument")
             fld = n.child_by_field_name("field")

@@ -74,13 +74,17 @@ def series_changes(images) -> tuple[list[ChangedSite], list[NewRead]]:
             for c in img.changed:
                 if 1 <= c <= len(lines):
                     words.update(re.findall(r"\w+", lines[c - 1]))
+        built = post.src.decode("utf-8", "replace")
         for struct in sorted(_struct_types(post, fns)):
+            if not re.search(r"^\s+struct\s+" + re.escape(struct) + r"\s+\w+\s*[;={\[]", built,
+                             re.M):
+                continue     # never built as an object in this file: not worth a walk
             for cs in cindex.construction_sites(post.src, post.path, struct):
                 if cs.kind in ("declaration", "allocation") and cs.function in fns and \
                         cs.var in words:
                     sites.add(ChangedSite(post.path, cs.function, struct, cs.var))
-            now = memo.cached(file_summary, post.src, post.path, struct)
-            before = memo.cached(file_summary, pre.src, pre.path, struct) if old_fns else {}
+            now = file_summary(post.src, post.path, struct, sorted(fns))
+            before = file_summary(pre.src, pre.path, struct, sorted(old_fns)) if old_fns else {}
             for fn in sorted(fns):
                 f = now.get(fn)
                 if f is None:
