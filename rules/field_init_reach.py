@@ -149,16 +149,16 @@ class Graph:
     def reads_from(self, path: str, callee: str, idx: int) -> dict[str, list]:
         """member -> the call path to its first read before any set, as [(file, line, function,
         what)], for the object passed as argument `idx` of `callee` called in `path`."""
-        self._walk_forward([(path, callee, idx)])
+        self.walk_forward([(path, callee, idx)])
         out: dict[str, list] = {}
         for dpath in self.definitions(callee, path):
             for m, chain in self._exposed_of(dpath, callee, idx, ()).items():
                 out.setdefault(m, chain)
         return out
 
-    def _walk_forward(self, start: list[tuple[str, str, int]]) -> None:
-        """Resolve the definitions the walk will need, one level at a time, so the names of
-        one level cost one batched grep."""
+    def walk_forward(self, start: list[tuple[str, str, int]]) -> None:
+        """Resolve the definitions the walks from these calls (caller file, callee, argument)
+        will need, one level at a time, so the names of one level cost one batched grep."""
         frontier, seen = start, set()
         for _depth in range(MAX_DEPTH):
             far = {c for p, c, _i in frontier if c not in self.summary(p)}

@@ -148,6 +148,8 @@ def changed_site_findings(rule, ctx: Context, site: ChangedSite) -> Iterable[Fin
         if cs.kind not in ("declaration", "allocation"):
             continue
         calls = sorted({(c, i) for _ln, _h, c, i in unset_escapes(src, cs, NO_MEMBER) if c})
+        graph.cut = False
+        graph.walk_forward([(site.file, c, i) for c, i in calls])
         reads: dict[tuple[str, int], dict] = {call: graph.reads_from(site.file, *call)
                                               for call in calls}
         own = memo.cached(file_summary, src, site.file, site.struct).get(site.function, {})
@@ -216,6 +218,7 @@ def new_read_findings(rule, ctx: Context, read: NewRead) -> Iterable[Finding]:
     if at is None:
         return                       # a later patch of the series sets it first
     graph = _graph(ctx, read.struct)
+    graph.cut = False
     reader = (read.file, at, read.function, f"reads {var}->{read.member}")
     others = None
     for hit in graph.reaching(read.file, read.function, read.arg, read.member):
