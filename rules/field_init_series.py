@@ -37,6 +37,17 @@ class NewRead:
     var: str
 
 
+def _sites_json(src: bytes, path: str, struct: str) -> list:
+    return [[cs.file, cs.line, cs.function, cs.kind, cs.var, list(cs.node_id)]
+            for cs in cindex.construction_sites(src, path, struct)]
+
+
+def construction_sites(src: bytes, path: str, struct: str) -> list[cindex.ConstructionSite]:
+    """cindex.construction_sites, kept on disk: a repeat review does not walk the file again."""
+    return [cindex.ConstructionSite(*r[:5], tuple(r[5]))
+            for r in memo.cached(_sites_json, src, path, struct)]
+
+
 def _changed_functions(img) -> set[str]:
     return {f.name for f in cparse.functions(img.src)
             if any(f.start <= c <= f.end for c in img.changed)}
@@ -79,7 +90,7 @@ def series_changes(images) -> tuple[list[ChangedSite], list[NewRead]]:
             if not re.search(r"^\s+struct\s+" + re.escape(struct) + r"\s+\w+\s*[;={\[]", built,
                              re.M):
                 continue     # never built as an object in this file: not worth a walk
-            for cs in cindex.construction_sites(post.src, post.path, struct):
+            for cs in construction_sites(post.src, post.path, struct):
                 if cs.kind in ("declaration", "allocation") and cs.function in fns and \
                         cs.var in words:
                     sites.add(ChangedSite(post.path, cs.function, struct, cs.var))
@@ -121,7 +132,7 @@ def _graph(ctx: Context, struct: str) -> Graph:
 
 
 def _sites_of(src: bytes, path: str, struct: str, function: str, var: str):
-    return [cs for cs in cindex.construction_sites(src, path, struct)
+    return [cs for cs in construction_sites(src, path, struct)
             if cs.function == function and cs.var == var]
 
 
