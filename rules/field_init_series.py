@@ -69,6 +69,17 @@ def _struct_types(img, names: set[str]) -> set[str]:
     return out
 
 
+def built_here(body: str, struct: str) -> bool:
+    """Whether a file builds a `struct <struct>` object: a local declared as one, or an
+    allocation sized by it (`sizeof(struct S)`, `sizeof(*p)` with `struct S *p`)."""
+    s = re.escape(struct)
+    if re.search(r"^\s+struct\s+" + s + r"\s+\w+\s*[;={\[]", body, re.M) or \
+            re.search(r"sizeof\s*\(\s*struct\s+" + s + r"\s*\)", body):
+        return True
+    ptrs = set(re.findall(r"\bstruct\s+" + s + r"\s*\*\s*(\w+)", body))
+    return any(re.search(r"sizeof\s*\(?\s*\*\s*" + re.escape(p) + r"\b", body) for p in ptrs)
+
+
 def series_changes(images) -> tuple[list[ChangedSite], list[NewRead]]:
     """From one patch's (pre, post) whole-file images: the declared or allocated objects whose
     construction it changes (the object is named on a changed line of a changed function),
@@ -85,10 +96,9 @@ def series_changes(images) -> tuple[list[ChangedSite], list[NewRead]]:
             for c in img.changed:
                 if 1 <= c <= len(lines):
                     words.update(re.findall(r"\w+", lines[c - 1]))
-        built = post.src.decode("utf-8", "replace")
+        body = post.src.decode("utf-8", "replace")
         for struct in sorted(_struct_types(post, fns)):
-            if not re.search(r"^\s+struct\s+" + re.escape(struct) + r"\s+\w+\s*[;={\[]", built,
-                             re.M):
+            if not built_here(body, struct):
                 continue     # never built as an object in this file: not worth a walk
             for cs in construction_sites(post.src, post.path, struct):
                 if cs.kind in ("declaration", "allocation") and cs.function in fns and \

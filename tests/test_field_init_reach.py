@@ -16,7 +16,7 @@ from reviewbot.findings import Finding
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus" / "precision"
 sys.path.insert(0, str(CORPUS))
-from cases import CASES, SWAPIN_C, SWAPIN_PGOFF, WP_FAULT_C, edit  # noqa: E402
+from cases import CASES, SWAPIN_C, SWAPIN_PGOFF, WP_FAULT_C, WP_INIT, edit, wp_files  # noqa: E402
 from make import before_files, build_tree, patch_mail as corpus_mail  # noqa: E402
 
 BY_NAME = {c["name"]: c for c in CASES}
@@ -130,18 +130,42 @@ def test_new_read_every_site_sets_is_silent(tmp_path):
     assert rep["series"]["applied"] == "exact" and rep["findings"] == [] and rc == 0
 
 
+def review_wp(tmp_path: Path, new_wp: str):
+    """A patch of mm/wp_fault.c alone (to `new_wp`), reviewed like a corpus case."""
+    BY_NAME["adhoc"] = dict(name="adhoc", kind="related", subject="mm: write fault change",
+                            changelog="A change of the write fault path.",
+                            files=wp_files(wp=new_wp))
+    try:
+        return review("adhoc", tmp_path)
+    finally:
+        del BY_NAME["adhoc"]
+
+
 def test_new_read_of_a_member_set_on_the_way_is_silent(tmp_path):
     """A new read of vmf->page: do_wp_fault() sets it before passing the object on."""
-    case = dict(BY_NAME["new-read-left-zero"], name="new-read-page")
-    case["files"] = dict(case["files"], **{"mm/wp_fault.c": (WP_FAULT_C, edit(
+    rc, rep = review_wp(tmp_path, edit(
         WP_FAULT_C, "\treturn VM_FAULT_WRITE;\n}\n",
-        "\tif (!vmf->page)\n\t\treturn VM_FAULT_SIGBUS;\n\treturn VM_FAULT_WRITE;\n}\n"))})
-    BY_NAME["new-read-page"] = case
-    try:
-        rc, rep = review("new-read-page", tmp_path)
-    finally:
-        del BY_NAME["new-read-page"]
+        "\tif (!vmf->page)\n\t\treturn VM_FAULT_SIGBUS;\n\treturn VM_FAULT_WRITE;\n}\n"))
     assert rep["series"]["applied"] == "exact" and field_init(rep) == [] and rc == 0
+
+
+ALLOC = ("\tstruct vm_fault *vmf = {alloc}(sizeof(*vmf), GFP_KERNEL);\n\tint ret;\n\n"
+         "\tif (!vmf)\n\t\treturn VM_FAULT_OOM;\n"
+         "\tvmf->virtual_address = (void __user *)(address & PAGE_MASK);\n"
+         "\tvmf->pgoff = linear_page_index(vma, address);\n"
+         "\tret = do_wp_fault(vma, vmf);\n\tkfree(vmf);\n\treturn ret;\n}}\n")
+
+
+@pytest.mark.parametrize("alloc, warned", [("kmalloc", True), ("kzalloc", False)])
+def test_changed_site_allocated_is_checked_like_a_declaration(tmp_path, alloc, warned):
+    """The initializer becomes an allocation: kmalloc leaves .flags garbage, kzalloc zero."""
+    new = edit(WP_FAULT_C, WP_INIT + "\n\treturn do_wp_fault(vma, &vmf);\n}\n",
+               ALLOC.format(alloc=alloc))
+    rc, rep = review_wp(tmp_path, new)
+    keys = [f["key"] for f in field_init(rep)]
+    assert keys == (["vm_fault.flags:mm/wp_fault.c:handle_wp_fault:vmf:changed-site"]
+                    if warned else [])
+    assert rc == int(warned)
 
 
 # --- the real 6.1 tree ------------------------------------------------------------------------
