@@ -94,7 +94,9 @@ def _first_hop_words(ctx: Context) -> set[str]:
     non-static function that newly reads a member (its callers)."""
     sites, reads = _changes(ctx)
     words = {s.struct for s in sites} | {r.struct for r in reads}
-    read = ctx.after_patch.read if ctx.after_patch is not None else ctx.patched.read
+    if not words:
+        return words
+    read = (ctx.after_patch or ctx.patched).read
     for s in sites:
         fns = memo.cached(file_summary, read(s.file) or b"", s.file, s.struct)
         words |= {e[2] for e in fns.get(s.function, {}).get("events", [])
@@ -177,8 +179,10 @@ class FieldInit:
                 yield from self._diff_only(ctx, m)
             else:
                 yield from self._whole_tree(ctx, m)
-        if ctx.tree is None or ctx.side == "base":
-            return     # the series' own changes: nothing in the base to compare with
+        if ctx.tree is None:
+            return
+        # on the base the same sites and reads are looked at: a finding it has too (a site
+        # that already missed the member) is pre-existing
         sites, reads = _changes(ctx)
         for site in sites:
             yield from changed_site_findings(self, ctx, site)

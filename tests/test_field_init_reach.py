@@ -16,7 +16,8 @@ from reviewbot.findings import Finding
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus" / "precision"
 sys.path.insert(0, str(CORPUS))
-from cases import CASES, SWAPIN_C, SWAPIN_PGOFF, WP_FAULT_C, WP_INIT, edit, wp_files  # noqa: E402
+from cases import (CASES, SWAPIN_C, SWAPIN_PGOFF, WP_BARE, WP_FAULT_C, WP_INIT, edit,  # noqa: E402
+                   wp_files)
 from make import before_files, build_tree, patch_mail as corpus_mail  # noqa: E402
 
 BY_NAME = {c["name"]: c for c in CASES}
@@ -78,6 +79,17 @@ def test_changed_site_verdict_follows_the_callee(tmp_path):
     assert field_init(rep) == [] and rc == 0
 
 
+def test_changed_site_already_missing_the_member_is_pre_existing(tmp_path):
+    """The tree already builds vmf field by field without .flags; the patch only adds .pgoff:
+    the .flags warning is the base's own, not the patch's."""
+    head = "\tstruct vm_fault vmf;\n\n\tvmf.virtual_address = (void __user *)(address & PAGE_MASK);\n"
+    old = edit(WP_FAULT_C, WP_INIT, head)
+    rc, rep = review_wp(tmp_path, edit(WP_FAULT_C, WP_INIT, WP_BARE), old_wp=old)
+    fi = field_init(rep)
+    assert [(f["key"], f["introduced"]) for f in fi] == \
+        [("vm_fault.flags:mm/wp_fault.c:handle_wp_fault:vmf:changed-site", False)]
+
+
 def test_changed_site_with_every_member_set_is_silent(tmp_path):
     rc, rep = review("changed-site-every-member-set", tmp_path)
     assert rep["series"]["applied"] == "exact" and rep["findings"] == [] and rc == 0
@@ -130,11 +142,11 @@ def test_new_read_every_site_sets_is_silent(tmp_path):
     assert rep["series"]["applied"] == "exact" and rep["findings"] == [] and rc == 0
 
 
-def review_wp(tmp_path: Path, new_wp: str):
-    """A patch of mm/wp_fault.c alone (to `new_wp`), reviewed like a corpus case."""
+def review_wp(tmp_path: Path, new_wp: str, old_wp: str = WP_FAULT_C):
+    """A patch of mm/wp_fault.c alone (`old_wp` to `new_wp`), reviewed like a corpus case."""
+    files = dict(wp_files(wp=new_wp), **{"mm/wp_fault.c": (old_wp, new_wp)})
     BY_NAME["adhoc"] = dict(name="adhoc", kind="related", subject="mm: write fault change",
-                            changelog="A change of the write fault path.",
-                            files=wp_files(wp=new_wp))
+                            changelog="A change of the write fault path.", files=files)
     try:
         return review("adhoc", tmp_path)
     finally:
