@@ -24,7 +24,7 @@ def failing(findings: list["Finding"]) -> bool:
     """A warning or an error among them: what makes a run exit 1 (info never does)."""
     return any(f.severity in ("warning", "error") for f in findings)
 SITE_STATUSES = ("set", "implicitly zero", "not set before escape", "producer", "consumer",
-                 "documentation", "name table")
+                 "documentation", "name table", "call path", "reader")
 
 
 @dataclass(frozen=True)
