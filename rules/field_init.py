@@ -193,25 +193,14 @@ class FieldInit:
         """What a reply asks the author about one finding."""
         return finding_questions(f)
 
-    def checklist_items(self, f: Finding) -> list[str]:
-        """What a reviewer's checklist asks about one finding."""
-        return finding_checklist(f)
-
     # what is said about a finding: the reply's questions, the checklist's item, the simulator
     FAULT_PATH_STRUCTS = {"vm_fault"}
 
-    def questions(self, f: Finding) -> list[str]:
-        member = f.details.get("member") or "the new field"
-        qs = [f"Is {member} set in {s.function or s.file}{'()' if s.function else ''} before "
-              "the structure is passed on?" for s in f.sites
-              if s.status == "not set before escape" and (s.file, s.function) == (f.file,
-                                                                                  f.function)]
-        if not qs and f.details.get("struct"):
-            qs.append(f"Is {member} set, or known to be zero, at every other site that builds "
-                      f"a struct {f.details['struct']}?")
-        return qs
-
     def checklist_items(self, f: Finding) -> list:
+        """What a reviewer's checklist asks about one finding: a changed site or a new read by
+        its own item; a new member by the member's item, which stands for the checklist's own."""
+        if f.details.get("check") in ("changed-site", "new-read"):
+            return finding_checklist(f)
         from reviewbot.engine import ChecklistItem
         struct, member = f.details.get("struct"), f.details.get("member")
         if not struct or not member:

@@ -56,8 +56,4 @@ def finding_checklist(f: Finding) -> list[str]:
         return [f"`{d.get('reader')}()` newly reads `{m}`: is it set, or is zero valid, in "
                 f"the `struct {struct}` that `{d.get('site_function')}()` builds "
                 f"({_path(f)})?"]
-    if struct and m:
-        return [f"New member `{m}` of `struct {struct}`: is it set at every site that builds "
-                "the struct before the struct is passed on"
-                + (f" (`{f.function}()` here)" if f.function else "") + "?"]
-    return []
+    return []     # a new member's item is the rule's own (FieldInit.checklist_items)
