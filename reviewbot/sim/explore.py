@@ -8,7 +8,8 @@ from collections import deque
 
 from . import invariants, world
 from .interp import Ctx, Incomplete, NeedChoice, Thread, Violation, run
-from .prims import Blocked, I7
+from .invariants import I7
+from .prims import Blocked
 
 
 MAX_OUTCOMES = 64

@@ -3,6 +3,7 @@ computation plus at most one visible primitive; a held spinlock keeps the step g
 from __future__ import annotations
 
 from . import ir
+from .invariants import I3, I7
 from .values import (UNINIT, UNKNOWN, is_obj, is_ptr, is_rec, obj, ptr, rec, rec_get, rec_set,
                      show)
 
@@ -94,7 +95,7 @@ def _truth(ctx, v, line, what="condition"):
     if type(v) is int:
         return v != 0
     if v == UNINIT:
-        ctx.violate("I3 no NULL or uninitialised use",
+        ctx.violate(I3,
                     "uninitialised value used as %s at line %d in %s" % (what, line, ctx.th.frames[-1].fn.name))
     if v == UNKNOWN:
         return ctx.choose(2, "unknown value at line %d" % line) == 1
@@ -197,7 +198,7 @@ def binop(ctx, op, a, b, line):
     if op in ("==", "!="):
         for v in (a, b):
             if v == UNINIT:
-                ctx.violate("I3 no NULL or uninitialised use",
+                ctx.violate(I3,
                             "uninitialised value compared at line %d in %s" % (line, ctx.th.frames[-1].fn.name))
         if UNKNOWN in (a, b):
             return UNKNOWN
@@ -231,9 +232,9 @@ def deref_place(ctx, v, line):
         return (("obj", v), ())
     fn = ctx.th.frames[-1].fn.name
     if v == 0:
-        ctx.violate("I3 no NULL or uninitialised use", "NULL pointer dereference at line %d in %s" % (line, fn))
+        ctx.violate(I3, "NULL pointer dereference at line %d in %s" % (line, fn))
     if v == UNINIT:
-        ctx.violate("I3 no NULL or uninitialised use",
+        ctx.violate(I3,
                     "dereference of an uninitialised pointer at line %d in %s" % (line, fn))
     return (("obj", UNKNOWN), ())
 
@@ -346,7 +347,7 @@ def run(ctx, first_visible_done=False):
                 except prog.Blocked:
                     if first:
                         raise
-                    raise Violation("I7 no deadlock", "%s() would sleep while holding the PTE lock, at line %d in %s"
+                    raise Violation(I7, "%s() would sleep while holding the PTE lock, at line %d in %s"
                                     % (target.name, ins[1], f.fn.name))
                 if target.visible and len(ctx.events) == nev:
                     ctx.event("%s()" % target.name)

@@ -2,8 +2,19 @@
 state, I4b/I5/I6 on final states (every thread finished)."""
 from __future__ import annotations
 
-from .prims import I4A, I4B, I5, I6
 from .values import PTE_NONE
+
+# The invariants of xip-model.md §4, by the names verdicts and traces carry.
+I1 = "I1 lock balance at exit"
+I2 = "I2 unlock matches lock and mode"
+I3 = "I3 no NULL or uninitialised use"
+I4A = "I4a no PTE maps freed storage"
+I4B = "I4b nothing mapped past EOF after truncate"
+I5 = "I5 COW data correct"
+I6 = "I6 no leaked page or reference"
+I7 = "I7 no deadlock"
+I8 = "I8 handler contract kept"
+I9 = "I9 no recursive acquisition"
 
 
 def _loc(cfg, i):

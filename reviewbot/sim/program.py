@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import cfront, ir, prims
+from .invariants import I1, I3, I8
 from .interp import Incomplete, Violation
 from .values import UNINIT, UNKNOWN, is_obj, is_rec, obj, rec_get
 
@@ -200,7 +201,7 @@ class Program:
         else:
             v = cfront_eval(ctx, callee)
             if v == 0 or v == UNINIT:
-                ctx.violate(prims.I3, "call through a %s function pointer (%s) at line %d in %s" % (
+                ctx.violate(I3, "call through a %s function pointer (%s) at line %d in %s" % (
                     "NULL" if v == 0 else "uninitialised", ins[5], ins[1], ctx.th.frames[-1].fn.name))
             if not is_obj(v, "fn"):
                 return "unknown", ins[5]
@@ -306,13 +307,13 @@ class Program:
         ctx.event("->%s returns %s%s" % (frame.tag[0], _fault_bits(self, v),
                                          (" holding " + ", ".join("%s(%s)" % h for h in now)) if now else ""))
         if type(v) is int and any(x is not None and v & x for x in names.values()) and now:
-            ctx.violate(prims.I8, "->%s returned %s while still holding %s (line %d in %s)" % (
+            ctx.violate(I8, "->%s returned %s while still holding %s (line %d in %s)" % (
                 frame.tag[0], _fault_bits(self, v), ", ".join("%s(%s)" % h for h in now), ctx.cur_line,
                 frame.fn.name))
 
     def on_exit(self, ctx, v, frame):
         if ctx.th.held:
-            ctx.violate(prims.I1, "thread %s returns to user space holding %s" % (
+            ctx.violate(I1, "thread %s returns to user space holding %s" % (
                 ctx.th.name, ", ".join("%s (%s)" % (n, {"R": "read", "W": "write", "X": "exclusive"}[m])
                                        for n, m in ctx.th.held)))
         ctx.events.append((frame.fn.path, ctx.cur_line, frame.fn.name,
