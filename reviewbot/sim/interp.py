@@ -2,8 +2,13 @@
 computation plus at most one visible primitive; a held spinlock keeps the step going)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, NamedTuple
+
 from . import ir
 from .invariants import I3, I7
+if TYPE_CHECKING:
+    from .program import Program
+
 from .values import (UNINIT, UNKNOWN, is_obj, is_ptr, is_rec, obj, ptr, rec, rec_get, rec_set,
                      show)
 
@@ -27,30 +32,66 @@ BACK_EDGE_BOUND = 6
 MAX_DEPTH = 24
 
 
+class CallTag(NamedTuple):
+    """Why a frame is watched on return: the vm_operations member it was called through
+    ("" for a plain call), and the locks its thread held on entry."""
+    member: str
+    held: tuple
+    __repr__ = tuple.__repr__
+
+
+class FrameState(NamedTuple):
+    """A frame between steps (Frame.freeze): hashable, part of the explorer's state."""
+    fn: str            # the function's name
+    pc: int
+    locals: tuple
+    dest: Any          # the caller's lvalue for the return value, or None
+    backs: int         # back edges taken (the loop bound)
+    tag: CallTag | None
+    __repr__ = tuple.__repr__
+
+
+class ThreadState(NamedTuple):
+    """A thread between steps (Thread.freeze)."""
+    name: str
+    frames: tuple      # of FrameState, innermost last
+    held: tuple        # (lock name, mode) in acquisition order
+    done: bool
+    phase: int         # progress inside a primitive that returned STAY
+    ret: int
+    __repr__ = tuple.__repr__
+
+
+# tuple.__new__ builds the NamedTuples above without their Python-level __new__: a thread is
+# frozen on every step of the search.
+_new = tuple.__new__
+
+
 class Frame:
     __slots__ = ("fn", "pc", "locals", "dest", "backs", "tag")
 
-    def __init__(self, fn, pc, locals_, dest, backs, tag):
+    def __init__(self, fn: ir.Func, pc: int, locals_: list, dest: Any, backs: int, tag: CallTag | None) -> None:
         self.fn, self.pc, self.locals, self.dest, self.backs, self.tag = fn, pc, locals_, dest, backs, tag
 
-    def freeze(self):
-        return (self.fn.name, self.pc, tuple(self.locals), self.dest, self.backs, self.tag)
+    def freeze(self) -> FrameState:
+        return _new(FrameState, (self.fn.name, self.pc, tuple(self.locals), self.dest, self.backs, self.tag))
 
 
 class Thread:
-    """Mutable view of one thread during a step; frozen to a tuple between steps."""
+    """Mutable view of one thread during a step; frozen to a ThreadState between steps."""
     __slots__ = ("name", "frames", "held", "done", "phase", "ret")
 
-    def freeze(self):
-        return (self.name, tuple(f.freeze() for f in self.frames), tuple(self.held), self.done,
-                self.phase, self.ret)
+    def freeze(self) -> ThreadState:
+        return _new(ThreadState, (self.name, tuple([f.freeze() for f in self.frames]), tuple(self.held), self.done,
+                                  self.phase, self.ret))
 
     @staticmethod
-    def thaw(prog, t):
+    def thaw(prog: Program, t: ThreadState) -> Thread:
         th = Thread()
-        th.name, frames, held, th.done, th.phase, th.ret = t
-        th.frames = [Frame(prog.func(f[0]), f[1], list(f[2]), f[3], f[4], f[5]) for f in frames]
-        th.held = list(held)
+        th.name, th.done, th.phase, th.ret = t.name, t.done, t.phase, t.ret
+        func = prog.func
+        th.frames = [Frame(func(fn), pc, list(locs), dest, backs, tag) for fn, pc, locs, dest, backs, tag in t.frames]
+        th.held = list(t.held)
         return th
 
 
@@ -129,7 +170,7 @@ def eval_expr(ctx, e):
         pl = place(ctx, inner)
         if pl[0][0] == "obj":
             v = read_place(ctx, pl)
-            if is_obj(v) and v[1] in ("lock", "global"):
+            if is_obj(v) and v.kind in ("lock", "global"):
                 return v
         return ptr(pl[0], pl[1])
     if k == "un":
@@ -227,7 +268,7 @@ def place(ctx, e):
 
 def deref_place(ctx, v, line):
     if is_ptr(v):
-        return (v[1], v[2])
+        return (v.base, v.path)
     if is_obj(v):
         return (("obj", v), ())
     fn = ctx.th.frames[-1].fn.name
@@ -387,7 +428,7 @@ def _push(ctx, fn, args, dest, tag):
     if tag is not None and len(fn.params) == 1 and len(args) == 2:
         args = args[1:]        # a one-argument (vmf) model handler called the v4.0 way
     if tag is None and th.held:
-        tag = ("", tuple(th.held))     # not a handler: the locks held on entry, for leak reports
+        tag = CallTag("", tuple(th.held))     # not a handler: the locks held on entry, for leak reports
     locals_ = [UNINIT] * fn.nslots
     for i, a in enumerate(args[:len(fn.params)]):
         locals_[i] = a

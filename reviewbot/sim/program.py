@@ -6,8 +6,8 @@ from pathlib import Path
 
 from . import cfront, ir, prims
 from .invariants import I1, I3, I8
-from .interp import Incomplete, Violation
-from .values import UNINIT, UNKNOWN, is_obj, is_rec, obj, rec_get
+from .interp import CallTag, Incomplete
+from .values import UNINIT, UNKNOWN, Loc, is_obj, is_rec, obj, rec_get
 
 TREE_FILES = (
     "mm/memory.c", "mm/filemap_xip.c", "mm/truncate.c", "mm/filemap.c", "fs/ext2/inode.c",
@@ -40,6 +40,26 @@ class _ConstCtx:
         raise Incomplete("constant expression: " + msg)
 
 
+# the model objects field reads hand out, made once (values are immutable)
+_ANON_VMA = obj("anon_vma", None)
+_AOPS = obj("aops", None)
+_FILE = obj("file", None)
+_FN_GET_XIP_MEM = obj("fn", "get_xip_mem")
+_INODE = obj("inode", None)
+_LOCK_INVALIDATE_LOCK = obj("lock", "invalidate_lock")
+_LOCK_I_MMAP = obj("lock", "i_mmap")
+_LOCK_I_MUTEX = obj("lock", "i_mutex")
+_LOCK_MMAP_SEM = obj("lock", "mmap_sem")
+_LOCK_PTL = obj("lock", "ptl")
+_LOCK_TRUNCATE_MUTEX = obj("lock", "truncate_mutex")
+_MAPPING = obj("mapping", None)
+_MM_A = obj("mm", "A")
+_OPS = obj("ops", None)
+_ROOT = obj("root", None)
+_SB = obj("sb", None)
+_XARRAY = obj("xarray", None)
+
+
 class Model:
     """Field reads and writes of the model objects."""
 
@@ -47,13 +67,13 @@ class Model:
         self.prog = prog
 
     def vma_shared(self, vma):
-        return is_obj(vma, "vma") and self.prog.cfg["vmas"][vma[2]][1]
+        return is_obj(vma, "vma") and self.prog.cfg["vmas"][vma.ident][1]
 
     def vma_loc(self, vma, addr):
         span = self.prog.cfg["npg"] * prims.PS
         if type(addr) is not int:
             raise Incomplete("non-constant address")
-        return (addr // span, (addr % span) >> prims.PAGE_SHIFT)
+        return Loc(addr // span, (addr % span) >> prims.PAGE_SHIFT)
 
     def read(self, ctx, o, path):
         p = self.prog
@@ -70,7 +90,7 @@ class Model:
             return rec_get(o, f) if f != () else o
         if not is_obj(o):
             return UNINIT if o == UNINIT else UNKNOWN
-        kind, ident = o[1], o[2]
+        kind, ident = o.kind, o.ident
         cfg = p.cfg
         if f == ():
             if kind == "pteptr":
@@ -86,21 +106,21 @@ class Model:
             if shared:
                 flags |= p.const("VM_SHARED") | p.const("VM_MAYSHARE")
             table = {"vm_start": ident * span, "vm_end": (ident + 1) * span, "vm_pgoff": 0,
-                     "vm_flags": flags, "vm_mm": obj("mm", "A"), "vm_file": obj("file", None),
-                     "vm_ops": obj("ops", None), "anon_vma": obj("anon_vma", None), "vm_page_prot": 0,
+                     "vm_flags": flags, "vm_mm": _MM_A, "vm_file": _FILE,
+                     "vm_ops": _OPS, "anon_vma": _ANON_VMA, "vm_page_prot": 0,
                      "vm_private_data": 0}
         elif kind == "file":
-            table = {"f_mapping": obj("mapping", None), "f_inode": obj("inode", None), "f_mode": 3}
+            table = {"f_mapping": _MAPPING, "f_inode": _INODE, "f_mode": 3}
         elif kind == "mapping":
-            table = {"host": obj("inode", None), "i_mmap": obj("root", None), "i_mmap_rwsem": obj("lock", "i_mmap"),
-                     "invalidate_lock": obj("lock", "invalidate_lock"), "i_pages": obj("xarray", None),
-                     "a_ops": obj("aops", None), "nrpages": sum(1 for x in ctx.w["pcache"] if x >= 0)}
+            table = {"host": _INODE, "i_mmap": _ROOT, "i_mmap_rwsem": _LOCK_I_MMAP,
+                     "invalidate_lock": _LOCK_INVALIDATE_LOCK, "i_pages": _XARRAY,
+                     "a_ops": _AOPS, "nrpages": sum(1 for x in ctx.w["pcache"] if x >= 0)}
         elif kind == "inode":
             if f == "i_size":
                 ctx.touch("r", "isize")
                 return ctx.w["isize"] * prims.PS
-            table = {"i_blkbits": prims.PAGE_SHIFT, "i_sb": obj("sb", None), "i_mapping": obj("mapping", None),
-                     "i_mutex": obj("lock", "i_mutex"), "truncate_mutex": obj("lock", "truncate_mutex"),
+            table = {"i_blkbits": prims.PAGE_SHIFT, "i_sb": _SB, "i_mapping": _MAPPING,
+                     "i_mutex": _LOCK_I_MUTEX, "truncate_mutex": _LOCK_TRUNCATE_MUTEX,
                      "i_nblocks": cfg["npg"], "vfs_inode": o, "i_mode": 0o100644, "i_flags": 0}
         elif kind == "global" and ident == "xas":
             # XA_STATE(xas, ...) of the DAX fault: the index is the faulting pgoff
@@ -111,20 +131,20 @@ class Model:
         elif kind == "sb":
             table = {"s_flags": 0, "s_blocksize": prims.PS}
         elif kind == "aops":
-            table = {"get_xip_mem": obj("fn", "get_xip_mem")}
+            table = {"get_xip_mem": _FN_GET_XIP_MEM}
         elif kind == "ops":
             h = cfg["handler"]
             table = {"fault": obj("fn", h["fault"]), "map_pages": 0, "huge_fault": 0, "open": 0, "close": 0}
             for m in ("page_mkwrite", "pfn_mkwrite"):
                 table[m] = obj("fn", h[m]) if h.get(m) else 0
         elif kind == "mm":
-            table = {"mmap_sem": obj("lock", "mmap_sem"), "page_table_lock": obj("lock", "ptl")}
+            table = {"mmap_sem": _LOCK_MMAP_SEM, "page_table_lock": _LOCK_PTL}
         elif kind == "page":
             e = ctx.w["mem"][ident]
             ctx.touch("r", ("mem", ident))
-            incache = e[2] >= 0 and ctx.w["pcache"][e[2]] == ident
-            table = {"index": e[2], "mapping": obj("mapping", None) if (e[0] == "file" and incache) else 0,
-                     "flags": 0, "_count": e[1]}
+            incache = e.pgoff >= 0 and ctx.w["pcache"][e.pgoff] == ident
+            table = {"index": e.pgoff, "mapping": _MAPPING if (e.kind == "file" and incache) else 0,
+                     "flags": 0, "_count": e.ref}
         else:
             table = {}
         if f in table:
@@ -138,13 +158,13 @@ class Model:
             ctx.w["isize"] = (v + prims.PS - 1) >> prims.PAGE_SHIFT if type(v) is int else ctx.w["isize"]
             return
         if is_obj(o, "pteptr") and path == ():
-            prims.write_pte(ctx, o[2], v)
+            prims.write_pte(ctx, o.ident, v)
             return
         if is_obj(o, "inode") and path == ("i_nblocks",):
             return
         if o == UNKNOWN:
             return
-        ctx.not_modelled.add("write %s->%s" % (o[1] if is_obj(o) else "?", ".".join(map(str, path))))
+        ctx.not_modelled.add("write %s->%s" % (o.kind if is_obj(o) else "?", ".".join(map(str, path))))
 
 
 class Program:
@@ -205,9 +225,9 @@ class Program:
                     "NULL" if v == 0 else "uninitialised", ins[5], ins[1], ctx.th.frames[-1].fn.name))
             if not is_obj(v, "fn"):
                 return "unknown", ins[5]
-            name = v[2]
+            name = v.ident
             if callee[0] == "field" and callee[2] in ("fault", "page_mkwrite", "pfn_mkwrite"):
-                tag = (callee[2], tuple(ctx.th.held))
+                tag = CallTag(callee[2], tuple(ctx.th.held))
         p = prims.PRIMS.get(name)
         if p is not None and not (p.prefer_tree and self.cfg.get("tree_helpers") and name in self.tree.funcs
                                   and not self.func(name).error):
@@ -273,8 +293,8 @@ class Program:
     # ---- hooks
     def on_call(self, ctx, frame):
         ctx.covered.add((frame.fn.name, -1, None))
-        text = "call %s()" % frame.fn.name if frame.tag is None or not frame.tag[0] else "call ->%s = %s()" % (
-            frame.tag[0], frame.fn.name)
+        text = "call %s()" % frame.fn.name if frame.tag is None or not frame.tag.member else "call ->%s = %s()" % (
+            frame.tag.member, frame.fn.name)
         if len(ctx.th.frames) > 1:
             caller = ctx.th.frames[-2]
             ctx.events.append((caller.fn.path, ctx.cur_line, caller.fn.name, text))
@@ -282,11 +302,11 @@ class Program:
             ctx.event(text)
 
     def on_return(self, ctx, frame, v):
-        if frame.tag is None or not frame.tag[0]:
+        if frame.tag is None or not frame.tag.member:
             # a function of the tree returning with a lock it did not hold on entry (and whose
             # job is not to take it): where a leak shows in the tree
             th = ctx.th
-            entry = list(frame.tag[1]) if frame.tag else []
+            entry = list(frame.tag.held) if frame.tag else []
             extra = list(th.held)
             for h in entry:
                 if h in extra:
@@ -297,18 +317,18 @@ class Program:
                 ctx.event("%s() returns %s holding %s%s" % (frame.fn.name, _fault_bits(self, v), ", ".join(
                     "%s(%s)" % h for h in extra), RELEASES_ELSEWHERE if own else ""))
             return
-        before = list(frame.tag[1])
+        before = list(frame.tag.held)
         now = list(ctx.th.held)
         for h in before:
             if h in now:
                 now.remove(h)
         names = {"VM_FAULT_ERROR": self.const("VM_FAULT_ERROR"), "VM_FAULT_NOPAGE": self.const("VM_FAULT_NOPAGE"),
                  "VM_FAULT_RETRY": self.const("VM_FAULT_RETRY")}
-        ctx.event("->%s returns %s%s" % (frame.tag[0], _fault_bits(self, v),
+        ctx.event("->%s returns %s%s" % (frame.tag.member, _fault_bits(self, v),
                                          (" holding " + ", ".join("%s(%s)" % h for h in now)) if now else ""))
         if type(v) is int and any(x is not None and v & x for x in names.values()) and now:
             ctx.violate(I8, "->%s returned %s while still holding %s (line %d in %s)" % (
-                frame.tag[0], _fault_bits(self, v), ", ".join("%s(%s)" % h for h in now), ctx.cur_line,
+                frame.tag.member, _fault_bits(self, v), ", ".join("%s(%s)" % h for h in now), ctx.cur_line,
                 frame.fn.name))
 
     def on_exit(self, ctx, v, frame):

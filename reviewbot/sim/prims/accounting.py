@@ -6,7 +6,7 @@ from ..interp import write_place
 from ..invariants import I6
 from ..values import is_ptr, obj
 from .registry import constant, primitive
-from .common import ENOMEM, may_fail, mem, page_arg, set_mem, where
+from .common import ENOMEM, may_fail, mem, page_arg, place_of, set_mem, where
 
 
 @primitive("mem_cgroup_try_charge")
@@ -16,7 +16,7 @@ def _mc_try(ctx, a):
         return -ENOMEM
     set_mem(ctx, pid, charged=1)
     if len(a) > 3 and is_ptr(a[3]):
-        write_place(ctx, (a[3][1], a[3][2]), obj("memcg", None))
+        write_place(ctx, place_of(a[3]), obj("memcg", None))
     return 0
 
 
@@ -30,7 +30,7 @@ def _mc_charge(ctx, a):
 @primitive("mem_cgroup_commit_charge")
 def _mc_commit(ctx, a):
     pid = page_arg(ctx, a[0], "mem_cgroup_commit_charge")
-    if mem(ctx, pid)[5] != 1:
+    if mem(ctx, pid).charged != 1:
         ctx.violate(I6, "commit of an uncharged page#%d at %s" % (pid, where(ctx)))
     set_mem(ctx, pid, charged=2)
     return 0
@@ -39,7 +39,7 @@ def _mc_commit(ctx, a):
 @primitive("mem_cgroup_cancel_charge")
 def _mc_cancel(ctx, a):
     pid = page_arg(ctx, a[0], "mem_cgroup_cancel_charge")
-    if mem(ctx, pid)[5] != 1:
+    if mem(ctx, pid).charged != 1:
         ctx.violate(I6, "cancel of a charge that is not pending on page#%d at %s" % (pid, where(ctx)))
     set_mem(ctx, pid, charged=0)
     return 0

@@ -3,10 +3,11 @@ direct access to a block, and freeing blocks on truncate and punch."""
 from __future__ import annotations
 
 from .. import world as W
+from ..world import Block, FileData
 from ..interp import read_place, write_place
 from ..values import UNKNOWN, is_ptr, is_rec, obj, rec, rec_get
 from .registry import primitive
-from .common import ENODATA, PAGE_SHIFT, PS, may_fail
+from .common import ENODATA, PAGE_SHIFT, PS, field_place, may_fail, place_of
 
 
 @primitive("i_size_read")
@@ -45,7 +46,7 @@ def get_block(ctx, pgoff, create, fname):
         return -1
     b = len(ctx.w["blk"])
     g = ctx.w["gen"]
-    ctx.w["blk"] = ctx.w["blk"] + ((1, ("D", pgoff, g)),)
+    ctx.w["blk"] = ctx.w["blk"] + (Block(1, FileData("D", pgoff, g)),)
     ctx.w["gen"] = g + 1
     W.set_item(ctx.w, "fmap", pgoff, b)
     ctx.touch("w", "fmap")
@@ -63,9 +64,9 @@ def _get_xip_mem(ctx, a):
     if b < 0:
         return -ENODATA
     if is_ptr(a[3]):
-        write_place(ctx, (a[3][1], a[3][2]), obj("kmem", b))
+        write_place(ctx, place_of(a[3]), obj("kmem", b))
     if is_ptr(a[4]):
-        write_place(ctx, (a[4][1], a[4][2]), obj("pfn", b))
+        write_place(ctx, place_of(a[4]), obj("pfn", b))
     return 0
 
 
@@ -80,7 +81,7 @@ def free_blocks(ctx, first):
     for p in range(max(first, 0), npg):
         b = ctx.w["fmap"][p]
         if b >= 0:
-            W.set_item(ctx.w, "blk", b, (0, "POISON"))
+            W.set_item(ctx.w, "blk", b, Block(0, "POISON"))
             W.set_item(ctx.w, "fmap", p, -1)
             freed.append("B%d" % b)
     ctx.touch("w", "fmap")
@@ -95,7 +96,7 @@ def _ext2_free_data_block(ctx, a):
     ctx.touch("w", "fmap")
     ctx.touch("w", "blk")
     if b >= 0:
-        W.set_item(ctx.w, "blk", b, (0, "POISON"))
+        W.set_item(ctx.w, "blk", b, Block(0, "POISON"))
         W.set_item(ctx.w, "fmap", p, -1)
         ctx.event("ext2_free_data_block(pgoff %d) -> block B%d freed" % (p, b))
     else:
@@ -121,9 +122,8 @@ def _get_block_bh(ctx, a):
         if had < 0:
             state |= 1 << (ctx.prog.const("BH_New") or 5)
     if is_ptr(bh):
-        pl = (bh[1], bh[2])
         for fld, v in (("b_state", state), ("b_blocknr", b if b >= 0 else 0)):
-            write_place(ctx, (pl[0], pl[1] + (fld,)), v)
+            write_place(ctx, field_place(place_of(bh), fld), v)
     return 0
 
 
@@ -131,7 +131,7 @@ def _get_block_bh(ctx, a):
 def _bdev_direct_access(ctx, a):
     """bdev_direct_access(bh, &kaddr, &pfn): the kernel address and pfn of the block bh maps."""
     bh = a[0]
-    rec_v = read_place(ctx, (bh[1], bh[2])) if is_ptr(bh) else UNKNOWN
+    rec_v = read_place(ctx, place_of(bh)) if is_ptr(bh) else UNKNOWN
     b = rec_get(rec_v, "b_blocknr") if is_rec(rec_v) else UNKNOWN
     if type(b) is not int:
         ctx.not_modelled.add("bdev_direct_access on an unknown buffer_head")
@@ -140,10 +140,10 @@ def _bdev_direct_access(ctx, a):
         return -5
     ctx.touch("r", "blk")
     if is_ptr(a[1]):
-        write_place(ctx, (a[1][1], a[1][2]), obj("kmem", b))
+        write_place(ctx, place_of(a[1]), obj("kmem", b))
     if is_ptr(a[2]):
-        write_place(ctx, (a[2][1], a[2][2]), obj("pfn", b))
-    ctx.event("bdev_direct_access(B%d)%s" % (b, "" if ctx.w["blk"][b][0] else " (a freed block)"))
+        write_place(ctx, place_of(a[2]), obj("pfn", b))
+    ctx.event("bdev_direct_access(B%d)%s" % (b, "" if ctx.w["blk"][b].owned else " (a freed block)"))
     return PS
 
 
@@ -160,8 +160,7 @@ def _iomap_iter(ctx, a):
     """iomap_iter(&iter, ops): the first call maps the one page (->iomap_begin: the model's block
     map, allocating with IOMAP_WRITE); the next one ends the walk, or returns the error the body
     recorded in iter.processed."""
-    ip = a[0]
-    pl = (ip[1], ip[2])
+    pl = place_of(a[0])
     it = read_place(ctx, pl)
     iomap = rec_get(it, "iomap")
     length = rec_get(iomap, "length") if is_rec(iomap) else 0
@@ -181,9 +180,9 @@ def _iomap_iter(ctx, a):
               "addr": (b << PAGE_SHIFT) if b >= 0 else c("IOMAP_NULL_ADDR")}
     if b >= 0 and had < 0:
         fields["flags"] = c("IOMAP_F_NEW") or 1
-    write_place(ctx, (pl[0], pl[1] + ("iomap",)), rec(True, fields))
-    write_place(ctx, (pl[0], pl[1] + ("srcmap",)), rec(True, {"type": c("IOMAP_HOLE") or 0}))
-    write_place(ctx, (pl[0], pl[1] + ("processed",)), 0)
+    write_place(ctx, field_place(pl, "iomap"), rec(True, fields))
+    write_place(ctx, field_place(pl, "srcmap"), rec(True, {"type": c("IOMAP_HOLE") or 0}))
+    write_place(ctx, field_place(pl, "processed"), 0)
     return 1
 
 
@@ -209,15 +208,15 @@ def _direct_access(ctx, b, kaddr_p, pfn_p, what):
     ctx.touch("r", "blk")
     for ptr_v, v in ((kaddr_p, obj("kmem", b)), (pfn_p, obj("pfn", b))):
         if is_ptr(ptr_v):
-            write_place(ctx, (ptr_v[1], ptr_v[2]), v)
-    ctx.event("%s(B%d)%s" % (what, b, "" if ctx.w["blk"][b][0] else " (a freed block)"))
+            write_place(ctx, place_of(ptr_v), v)
+    ctx.event("%s(B%d)%s" % (what, b, "" if ctx.w["blk"][b].owned else " (a freed block)"))
     return None
 
 
 @primitive("dax_iomap_direct_access")
 def _dax_iomap_direct_access(ctx, a):
     """(iomap, pos, size, &kaddr, &pfn): the kernel address and pfn of the mapped block."""
-    b = _block_of(ctx, rec_get(a[0], "addr") if is_rec(a[0]) else read_place(ctx, (a[0][1], a[0][2] + ("addr",))))
+    b = _block_of(ctx, rec_get(a[0], "addr") if is_rec(a[0]) else read_place(ctx, field_place(place_of(a[0]), "addr")))
     err = _direct_access(ctx, b, a[3], a[4], "dax_iomap_direct_access")
     return err if err is not None else 0
 

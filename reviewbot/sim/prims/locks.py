@@ -3,6 +3,7 @@ with queueing), i_mmap_rwsem; the I2 and I9 checks on release and re-acquisition
 from __future__ import annotations
 
 from .. import world as W
+from ..world import RW_FREE, RwState
 from ..invariants import I2, I9
 from ..values import obj
 from .registry import Blocked, STAY, primitive
@@ -48,7 +49,7 @@ def mutex_release(ctx, name, fname):
 
 
 def rw_acquire(ctx, name, mode, fname):
-    st = W.lock_state(ctx.w, name) or (-1, (), ())
+    st = W.lock_state(ctx.w, name) or RW_FREE
     writer, readers, wq = st
     mine = held_modes(ctx.th, name)
     if mode == "R":
@@ -57,25 +58,25 @@ def rw_acquire(ctx, name, mode, fname):
                 fname, name, "held for write" if "W" in mine else "a writer is queued", where(ctx)))
         if writer != -1 or wq:
             raise Blocked()
-        W.set_lock(ctx.w, name, (writer, tuple(sorted(readers + (ctx.tid,))), wq))
+        W.set_lock(ctx.w, name, RwState(writer, tuple(sorted(readers + (ctx.tid,))), wq))
         _take(ctx, name, "R")
         return 0
     if mine:
         ctx.violate(I9, "%s(): %s taken for write while this thread holds it, at %s" % (fname, name, where(ctx)))
     if ctx.th.phase == 0:
         if writer == -1 and not readers and not wq:
-            W.set_lock(ctx.w, name, (ctx.tid, readers, wq))
+            W.set_lock(ctx.w, name, RwState(ctx.tid, readers, wq))
             _take(ctx, name, "W")
             return 0
         # writer-preferring: queue first, so that new readers wait behind us
-        W.set_lock(ctx.w, name, (writer, readers, wq + (ctx.tid,)))
+        W.set_lock(ctx.w, name, RwState(writer, readers, wq + (ctx.tid,)))
         ctx.touch("w", ("lock", name))
         ctx.th.phase = 1
         ctx.event("%s: queued as writer on %s" % (fname, name))
         return STAY
     if writer != -1 or readers or wq[0] != ctx.tid:
         raise Blocked()
-    W.set_lock(ctx.w, name, (ctx.tid, readers, wq[1:]))
+    W.set_lock(ctx.w, name, RwState(ctx.tid, readers, wq[1:]))
     ctx.th.phase = 0
     _take(ctx, name, "W")
     return 0
@@ -83,15 +84,15 @@ def rw_acquire(ctx, name, mode, fname):
 
 def rw_release(ctx, name, mode, fname):
     _drop(ctx, name, mode, fname)
-    writer, readers, wq = W.lock_state(ctx.w, name) or (-1, (), ())
+    writer, readers, wq = W.lock_state(ctx.w, name) or RW_FREE
     if mode == "W":
         writer = -1
     else:
         r = list(readers)
         r.remove(ctx.tid)
         readers = tuple(r)
-    st = (writer, readers, wq)
-    W.set_lock(ctx.w, name, None if st == (-1, (), ()) else st)
+    st = RwState(writer, readers, wq)
+    W.set_lock(ctx.w, name, None if st == RW_FREE else st)
 
 
 @primitive("lock_page")

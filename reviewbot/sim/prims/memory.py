@@ -3,21 +3,22 @@ pages and blocks, kmap, and the page-flag tests."""
 from __future__ import annotations
 
 from .. import world as W
+from ..world import Page
 from ..interp import write_place
 from ..invariants import I3, I6
 from ..values import UNINIT, is_obj, is_ptr, obj, rec
 from .registry import constant, primitive
-from .common import mem, page_arg, read_pte, set_mem, where
+from .common import mem, page_arg, place_of, read_pte, set_mem, where
 from .blocks import block_data
 
 
 def put_ref(ctx, pid):
     e = mem(ctx, pid)
-    ref = e[1] - 1
+    ref = e.ref - 1
     if ref < 0:
         ctx.violate(I6, "page#%d reference count below zero at %s" % (pid, where(ctx)))
     if ref == 0:
-        set_mem(ctx, pid, ref=0, live=0, charged=0 if e[5] == 2 else e[5])
+        set_mem(ctx, pid, ref=0, live=0, charged=0 if e.charged == 2 else e.charged)
     else:
         set_mem(ctx, pid, ref=ref)
 
@@ -27,10 +28,10 @@ def _put_page(ctx, a):
     pid = page_arg(ctx, a[0], ctx.prim_name)
     if pid is not None:
         e = mem(ctx, pid)
-        if not e[4]:
+        if not e.live:
             ctx.violate(I6, "%s(page#%d) of a freed page at %s" % (ctx.prim_name, pid, where(ctx)))
         put_ref(ctx, pid)
-        ctx.event("%s(page#%d) -> ref %d%s" % (ctx.prim_name, pid, e[1] - 1, ", freed" if e[1] == 1 else ""))
+        ctx.event("%s(page#%d) -> ref %d%s" % (ctx.prim_name, pid, e.ref - 1, ", freed" if e.ref == 1 else ""))
     return 0
 
 
@@ -38,7 +39,7 @@ def _put_page(ctx, a):
 def _get_page(ctx, a):
     pid = page_arg(ctx, a[0], ctx.prim_name)
     if pid is not None:
-        set_mem(ctx, pid, ref=mem(ctx, pid)[1] + 1)
+        set_mem(ctx, pid, ref=mem(ctx, pid).ref + 1)
     return 0
 
 
@@ -48,7 +49,7 @@ def _alloc_anon(ctx, data):
             ctx.event("%s -> NULL (allocation failed)" % ctx.prim_name)
             return 0
     pid = len(ctx.w["mem"])
-    ctx.w["mem"] = ctx.w["mem"] + (("anon", 1, -1, data, 1, 0),)
+    ctx.w["mem"] = ctx.w["mem"] + (Page("anon", 1, -1, data, 1, 0),)
     ctx.touch("w", ("mem", pid))
     ctx.event("%s -> page#%d (anon, contents %s)" % (ctx.prim_name, pid, "uninitialised" if data == "UNINIT" else data))
     return obj("page", pid)
@@ -67,9 +68,9 @@ def _anon_vma_prepare(ctx, a):
 def page_data(ctx, pid):
     e = mem(ctx, pid)
     ctx.touch("r", ("mem", pid))
-    if not e[4]:
+    if not e.live:
         return "POISON"
-    return e[3]
+    return e.data
 
 
 @primitive("copy_user_highpage", "cow_user_page", "copy_highpage")
@@ -79,7 +80,7 @@ def _copy_user_highpage(ctx, a):
         # no struct page behind the pte: the copy comes from the user address
         loc = ctx.prog.model.vma_loc(a[3], a[2])
         v = read_pte(ctx, loc)
-        data = block_data(ctx, v[2]) if v[1] == "pfn" else ("ZERO" if v[1] == "zero" else "UNINIT")
+        data = block_data(ctx, v.target) if v.kind == "pfn" else ("ZERO" if v.kind == "zero" else "UNINIT")
         src = "user address"
     else:
         sp = page_arg(ctx, a[1], ctx.prim_name)
@@ -113,16 +114,16 @@ def _copy_page(ctx, a):
         if v == 0 or v == UNINIT:
             ctx.violate(I3, "copy_page() with a %s address at %s" % ("NULL" if v == 0 else "uninitialised", where(ctx)))
     if is_obj(src, "kmem"):
-        data = block_data(ctx, src[2])
-        what = "block B%d" % src[2]
+        data = block_data(ctx, src.ident)
+        what = "block B%d" % src.ident
     elif is_obj(src, "kmem_page"):
-        data = page_data(ctx, src[2])
-        what = "page#%d" % src[2]
+        data = page_data(ctx, src.ident)
+        what = "page#%d" % src.ident
     else:
         return 0
     if is_obj(dst, "kmem_page"):
-        set_mem(ctx, dst[2], data=data)
-        ctx.event("copy_page(page#%d <- %s) data %s" % (dst[2], what, data))
+        set_mem(ctx, dst.ident, data=data)
+        ctx.event("copy_page(page#%d <- %s) data %s" % (dst.ident, what, data))
     return 0
 
 
@@ -134,7 +135,7 @@ def _copy_user_page(ctx, a):
 @primitive("memset", visible=False)
 def _memset(ctx, a):
     if is_ptr(a[0]) and a[1] == 0:
-        write_place(ctx, (a[0][1], a[0][2]), rec(True, {}))
+        write_place(ctx, place_of(a[0]), rec(True, {}))
     return a[0]
 
 

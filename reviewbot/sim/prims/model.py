@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from .. import world as W
+from ..world import Block, Page
 from ..interp import Violation, read_place
-from ..values import UNKNOWN, is_obj, obj, rec_get
+from ..values import UNKNOWN, Loc, is_obj, obj, rec_get
 from .registry import Blocked, primitive
-from .common import PAGE_SHIFT, PS, mem, page_arg, read_pte, set_mem, where
+from .common import PAGE_SHIFT, PS, mem, page_arg, place_of, read_pte, set_mem, where
 from .locks import mutex_acquire
 from .memory import put_ref
 from .blocks import block_data, free_blocks
@@ -15,7 +16,7 @@ from .pagetables import loc_name, show_pte
 
 @primitive("sim_address", inline=True)
 def _sim_address(ctx, a, line):
-    vi = a[0][2] if is_obj(a[0], "vma") else 0
+    vi = a[0].ident if is_obj(a[0], "vma") else 0
     return vi * ctx.prog.cfg["npg"] * PS + (a[1] << PAGE_SHIFT)
 
 
@@ -43,7 +44,7 @@ def _sim_nondet(ctx, a):
 
 @primitive("sim_pte_read")
 def _sim_pte_read(ctx, a):
-    loc = (a[0][2], a[1])
+    loc = Loc(a[0][2], a[1])
     v = read_pte(ctx, loc)
     ctx.event("fault at %s: pte read without lock = %s" % (loc_name(ctx, loc), show_pte(v)))
     return v
@@ -55,10 +56,10 @@ _BIND = ("vma", "address", "pmd", "flags", "orig_pte", "pgoff", "pte", "ptl")
 @primitive("sim_enter", visible=False)
 def _sim_enter(ctx, a):
     fobj, vp = a[0], a[1]
-    if not is_obj(fobj, "fn") or not ctx.prog.has_func(fobj[2]):
-        raise Violation("incomplete", "the tree has no %s()" % (fobj[2] if is_obj(fobj) else fobj))
-    fn = ctx.prog.func(fobj[2])
-    vmf = read_place(ctx, (vp[1], vp[2]))
+    if not is_obj(fobj, "fn") or not ctx.prog.has_func(fobj.ident):
+        raise Violation("incomplete", "the tree has no %s()" % (fobj.ident if is_obj(fobj) else fobj))
+    fn = ctx.prog.func(fobj.ident)
+    vmf = read_place(ctx, place_of(vp))
     args = []
     for p in fn.params:
         if p == "vmf":
@@ -72,7 +73,7 @@ def _sim_enter(ctx, a):
         else:
             args.append(UNKNOWN)
     if fn.params and fn.params[0] != "vmf" and "page_table" in fn.params and rec_get(vmf, "pte") == 0:
-        args[fn.params.index("page_table")] = obj("pteptr", (rec_get(vmf, "vma")[2], rec_get(vmf, "pgoff")))
+        args[fn.params.index("page_table")] = obj("pteptr", Loc(rec_get(vmf, "vma")[2], rec_get(vmf, "pgoff")))
     return ("PUSH", fn, args, None)
 
 
@@ -98,7 +99,7 @@ def _sim_free_block(ctx, a):
     ctx.touch("w", "fmap")
     ctx.touch("w", "blk")
     if b >= 0:
-        W.set_item(ctx.w, "blk", b, (0, "POISON"))
+        W.set_item(ctx.w, "blk", b, Block(0, "POISON"))
         W.set_item(ctx.w, "fmap", p, -1)
     ctx.event("punch: free block of pgoff %d%s" % (p, " (B%d)" % b if b >= 0 else " (hole)"))
     return 0
@@ -130,7 +131,7 @@ def _sim_copy_block(ctx, a):
 
 @primitive("sim_fill_cow")
 def _sim_fill_cow(ctx, a):
-    vmf = read_place(ctx, (a[0][1], a[0][2]))
+    vmf = read_place(ctx, place_of(a[0]))
     cow = rec_get(vmf, "cow_page")
     if is_obj(cow, "page"):
         return _sim_copy_block(ctx, [cow, rec_get(vmf, "pgoff")])
@@ -144,13 +145,13 @@ def _sim_hole_page(ctx, a):
     pid = ctx.w["pcache"][p]
     if pid < 0:
         pid = len(ctx.w["mem"])
-        ctx.w["mem"] = ctx.w["mem"] + (("file", 1, p, "ZERO", 1, 0),)
+        ctx.w["mem"] = ctx.w["mem"] + (Page("file", 1, p, "ZERO", 1, 0),)
         W.set_item(ctx.w, "pcache", p, pid)
     elif W.lock_state(ctx.w, "page#%d" % pid) not in (None, ctx.tid):
         raise Blocked()
     if W.lock_state(ctx.w, "page#%d" % pid) is None:
         mutex_acquire(ctx, "page#%d" % pid, "sim_hole_page")
-    set_mem(ctx, pid, ref=mem(ctx, pid)[1] + 1)
+    set_mem(ctx, pid, ref=mem(ctx, pid).ref + 1)
     ctx.event("hole page for pgoff %d -> page#%d (locked)" % (p, pid))
     return obj("page", pid)
 

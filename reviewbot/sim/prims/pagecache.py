@@ -3,6 +3,7 @@ the DAX entry lock of the iomap fault path."""
 from __future__ import annotations
 
 from .. import world as W
+from ..world import Page
 from ..values import is_obj, obj
 from .registry import Blocked, constant, primitive
 from .common import PAGE_SHIFT, PS, mem, page_arg, set_mem
@@ -21,7 +22,7 @@ def _find_get_page(ctx, a):
         return 0
     if ctx.prim_name == "find_lock_page":
         mutex_acquire(ctx, "page#%d" % pid, "find_lock_page")
-    set_mem(ctx, pid, ref=mem(ctx, pid)[1] + 1)
+    set_mem(ctx, pid, ref=mem(ctx, pid).ref + 1)
     ctx.event("%s(pgoff %d) -> page#%d" % (ctx.prim_name, p, pid))
     return obj("page", pid)
 
@@ -34,7 +35,7 @@ def _page_cache_read(ctx, a):
         return -17
     b = get_block(ctx, p, False, "page_cache_read")
     pid = len(ctx.w["mem"])
-    ctx.w["mem"] = ctx.w["mem"] + (("file", 1, p, block_data(ctx, b) if b >= 0 else "ZERO", 1, 0),)
+    ctx.w["mem"] = ctx.w["mem"] + (Page("file", 1, p, block_data(ctx, b) if b >= 0 else "ZERO", 1, 0),)
     W.set_item(ctx.w, "pcache", p, pid)
     ctx.event("page_cache_read(pgoff %d) -> page#%d" % (p, pid))
     return 0
@@ -43,7 +44,7 @@ def _page_cache_read(ctx, a):
 @primitive("truncate_inode_page", "delete_from_page_cache")
 def _truncate_inode_page(ctx, a):
     pid = page_arg(ctx, a[-1], ctx.prim_name)
-    p = mem(ctx, pid)[2]
+    p = mem(ctx, pid).pgoff
     if ctx.w["pcache"][p] == pid:
         W.set_item(ctx.w, "pcache", p, -1)
         ctx.touch("w", "pcache")
@@ -91,10 +92,10 @@ def _find_or_create_page(ctx, a):
     if pid >= 0:
         if W.lock_state(ctx.w, "page#%d" % pid) is not None:
             raise Blocked()
-        set_mem(ctx, pid, ref=mem(ctx, pid)[1] + 1)
+        set_mem(ctx, pid, ref=mem(ctx, pid).ref + 1)
     else:
         pid = len(ctx.w["mem"])
-        ctx.w["mem"] = ctx.w["mem"] + (("file", 2, p, "ZERO", 1, 0),)
+        ctx.w["mem"] = ctx.w["mem"] + (Page("file", 2, p, "ZERO", 1, 0),)
         W.set_item(ctx.w, "pcache", p, pid)
     mutex_acquire(ctx, "page#%d" % pid, ctx.prim_name)
     ctx.event("%s(pgoff %d) -> page#%d (locked)" % (ctx.prim_name, p, pid))
@@ -118,7 +119,7 @@ def _grab_mapping_entry(ctx, a):
 
 @primitive("dax_unlock_entry")
 def _dax_unlock_entry(ctx, a):
-    name = a[1][2] if is_obj(a[1], "entry") else dax_entry_lock(ctx)
+    name = a[1].ident if is_obj(a[1], "entry") else dax_entry_lock(ctx)
     mutex_release(ctx, name, "dax_unlock_entry")
     ctx.event("dax_unlock_entry() -> %s unlocked" % name)
     return 0

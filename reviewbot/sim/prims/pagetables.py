@@ -5,9 +5,9 @@ from __future__ import annotations
 from .. import world as W
 from ..interp import read_place, write_place
 from ..invariants import I2, I3
-from ..values import PTE_NONE, UNINIT, UNKNOWN, is_obj, is_pte, is_ptr, is_rec, obj, pte, rec_get
+from ..values import PTE_NONE, UNINIT, UNKNOWN, Loc, is_obj, is_pte, is_ptr, is_rec, obj, pte, rec_get
 from .registry import Blocked, primitive
-from .common import EBUSY, PAGE_SHIFT, PS, lock_id, mem, page_arg, read_pte, set_mem, where, write_pte
+from .common import EBUSY, PAGE_SHIFT, PS, lock_id, mem, page_arg, place_of, read_pte, set_mem, where, write_pte
 from .locks import mutex_acquire, mutex_release
 from .memory import put_ref
 
@@ -16,14 +16,14 @@ def addr_to(ctx, addr):
     if type(addr) is not int:
         return None
     span = ctx.prog.cfg["npg"] * PS
-    return (addr // span, (addr % span) >> PAGE_SHIFT)
+    return Loc(addr // span, (addr % span) >> PAGE_SHIFT)
 
 
 @primitive("pte_offset_map_lock")
 def _pte_offset_map_lock(ctx, a):
     mutex_acquire(ctx, "ptl", "pte_offset_map_lock")
     if is_ptr(a[3]):
-        write_place(ctx, (a[3][1], a[3][2]), obj("lock", "ptl"))
+        write_place(ctx, place_of(a[3]), obj("lock", "ptl"))
     loc = addr_to(ctx, a[2])
     ctx.event("pte_offset_map_lock() -> PTL taken")
     return obj("pteptr", loc)
@@ -56,7 +56,7 @@ def _need_ptl(ctx, fname):
 @primitive("do_set_pte")
 def _do_set_pte(ctx, a):
     if is_ptr(a[0]):          # 6.1: do_set_pte(vmf, page, addr)
-        vmf = read_place(ctx, (a[0][1], a[0][2]))
+        vmf = read_place(ctx, place_of(a[0]))
         page_v, loc_v = a[1], rec_get(vmf, "pte")
         vma = rec_get(vmf, "vma")
         write = bool(rec_get(vmf, "flags") & 1) if type(rec_get(vmf, "flags")) is int else False
@@ -65,14 +65,14 @@ def _do_set_pte(ctx, a):
         page_v, loc_v, write, anon = a[2], a[3], bool(a[4]), bool(a[5])
     pid = page_arg(ctx, page_v, "do_set_pte")
     _need_ptl(ctx, "do_set_pte")
-    loc = loc_v[2] if is_obj(loc_v, "pteptr") else None
+    loc = loc_v.ident if is_obj(loc_v, "pteptr") else None
     if pid is None or loc is None:
         return 0
-    kind = mem(ctx, pid)[0]
+    kind = mem(ctx, pid).kind
     v = pte("anon" if kind == "anon" else ("zero" if kind == "zero" else "page"), pid, write)
     write_pte(ctx, loc, v)
     if kind == "anon":
-        set_mem(ctx, pid, pgoff=loc[1])
+        set_mem(ctx, pid, pgoff=loc.pgoff)
     ctx.event("do_set_pte(page#%d) -> pte[%s] = %s" % (pid, loc_name(ctx, loc), show_pte(v)))
     return 0
 
@@ -80,7 +80,7 @@ def _do_set_pte(ctx, a):
 @primitive("set_pte_at")
 def _set_pte_at(ctx, a):
     _need_ptl(ctx, "set_pte_at")
-    loc = a[2][2] if is_obj(a[2], "pteptr") else None
+    loc = a[2].ident if is_obj(a[2], "pteptr") else None
     if loc is not None and is_pte(a[3]):
         write_pte(ctx, loc, a[3])
         ctx.event("set_pte_at() -> pte[%s] = %s" % (loc_name(ctx, loc), show_pte(a[3])))
@@ -90,20 +90,20 @@ def _set_pte_at(ctx, a):
 @primitive("ptep_set_access_flags")
 def _ptep_set_access_flags(ctx, a):
     _need_ptl(ctx, "ptep_set_access_flags")
-    loc = a[2][2] if is_obj(a[2], "pteptr") else None
+    loc = a[2].ident if is_obj(a[2], "pteptr") else None
     if loc is not None and is_pte(a[3]):
         write_pte(ctx, loc, a[3])
     return 1
 
 
 def loc_name(ctx, loc):
-    return "%s:%d" % (ctx.prog.cfg["vmas"][loc[0]][0], loc[1])
+    return "%s:%d" % (ctx.prog.cfg["vmas"][loc.vma][0], loc.pgoff)
 
 
 def show_pte(v):
-    if v[1] == "none":
+    if v.kind == "none":
         return "none"
-    return "%s(%s,%s)" % (v[1].upper(), v[2], "rw" if v[3] else "ro")
+    return "%s(%s,%s)" % (v.kind.upper(), v.target, "rw" if v.write else "ro")
 
 
 def insert_pte(ctx, vma, addr, v, fname):
@@ -123,7 +123,7 @@ def insert_pte(ctx, vma, addr, v, fname):
 def _vm_insert_mixed(ctx, a):
     if not is_obj(a[2], "pfn"):
         ctx.violate(I3, "vm_insert_mixed() with pfn %s at %s" % ("UNINIT" if a[2] == UNINIT else a[2], where(ctx)))
-    b = a[2][2]
+    b = a[2].ident
     ctx.touch("r", "blk")
     return insert_pte(ctx, a[0], a[1], pte("pfn", b, ctx.prog.model.vma_shared(a[0])), "vm_insert_mixed")
 
@@ -131,10 +131,10 @@ def _vm_insert_mixed(ctx, a):
 @primitive("vm_insert_page")
 def _vm_insert_page(ctx, a):
     pid = page_arg(ctx, a[2], "vm_insert_page")
-    kind = mem(ctx, pid)[0]
+    kind = mem(ctx, pid).kind
     r = insert_pte(ctx, a[0], a[1], pte("zero" if kind == "zero" else "page", pid, False), "vm_insert_page")
     if r == 0:
-        set_mem(ctx, pid, ref=mem(ctx, pid)[1] + 1)
+        set_mem(ctx, pid, ref=mem(ctx, pid).ref + 1)
     return r
 
 
@@ -143,12 +143,12 @@ def _vmf_insert(ctx, a, write):
     if is_obj(pfn, "zero_pfn"):
         v = pte("zero", 0, False)
     elif is_obj(pfn, "pfn"):
-        v = pte("pfn", pfn[2], write or False)
+        v = pte("pfn", pfn.ident, write or False)
     else:
         ctx.violate(I3, "%s() with pfn %s at %s" % (ctx.prim_name, "UNINIT" if pfn == UNINIT else pfn, where(ctx)))
     r = insert_pte(ctx, vma, addr, v, ctx.prim_name)
-    if r == 0 and v[1] == "zero":
-        set_mem(ctx, 0, ref=mem(ctx, 0)[1] + 1)
+    if r == 0 and v.kind == "zero":
+        set_mem(ctx, 0, ref=mem(ctx, 0).ref + 1)
     return ctx.prog.const("VM_FAULT_NOPAGE")
 
 
@@ -174,13 +174,13 @@ def zap(ctx, vi, first, last, even_cows, why):
     last = npg - 1 if (type(last) is not int or last < 0 or last >= npg) else last
     gone = []
     for p in range(max(first, 0), last + 1):
-        loc = (vi, p)
+        loc = Loc(vi, p)
         v = read_pte(ctx, loc)
-        if v == PTE_NONE or (v[1] == "anon" and not even_cows):
+        if v == PTE_NONE or (v.kind == "anon" and not even_cows):
             continue
         write_pte(ctx, loc, PTE_NONE)
-        if v[1] in ("anon", "page", "zero"):
-            put_ref(ctx, v[2])
+        if v.kind in ("anon", "page", "zero"):
+            put_ref(ctx, v.target)
         gone.append("%s=%s" % (loc_name(ctx, loc), show_pte(v)))
     ctx.event("%s: zap pgoff %d.. %s" % (why, first, ("-> " + ", ".join(gone)) if gone else "(nothing mapped)"))
 
@@ -192,7 +192,7 @@ def _zap_page_range_single(ctx, a):
     n = (size >> PAGE_SHIFT) if type(size) is int else ctx.prog.cfg["npg"]
     even = True
     if is_ptr(det):
-        d = read_place(ctx, (det[1], det[2]))
+        d = read_place(ctx, place_of(det))
         cm = rec_get(d, "check_mapping") if is_rec(d) else 0
         ec = rec_get(d, "even_cows") if is_rec(d) else UNINIT
         even = (cm == 0) if ec in (UNINIT, 0) and cm != UNINIT else bool(ec)
@@ -206,9 +206,9 @@ def _unmap_mapping_range_tree(ctx, a):
         first, last, det = a[1], a[2], a[3]
     else:
         det = a[1]
-        d = read_place(ctx, (det[1], det[2]))
+        d = read_place(ctx, place_of(det))
         first, last = rec_get(d, "first_index"), rec_get(d, "last_index")
-    d = read_place(ctx, (det[1], det[2])) if is_ptr(det) else None
+    d = read_place(ctx, place_of(det)) if is_ptr(det) else None
     even = True
     if is_rec(d):
         ec, cm = rec_get(d, "even_cows"), rec_get(d, "check_mapping")
@@ -225,21 +225,21 @@ def _vit_first(ctx, a):
 
 @primitive("vma_interval_tree_iter_next", visible=False)
 def _vit_next(ctx, a):
-    vi = a[0][2] if is_obj(a[0], "vma") else 99
+    vi = a[0].ident if is_obj(a[0], "vma") else 99
     return obj("vma", vi + 1) if vi + 1 < len(ctx.prog.cfg["vmas"]) else 0
 
 
 @primitive("__xip_unmap")
 def _xip_unmap(ctx, a):
     st = W.lock_state(ctx.w, "i_mmap")
-    if st is not None and (st[0] != -1 or st[2]):
+    if st is not None and (st.writer != -1 or st.queued):
         raise Blocked()
     for vi in range(len(ctx.prog.cfg["vmas"])):
-        loc = (vi, a[1])
+        loc = Loc(vi, a[1])
         v = read_pte(ctx, loc)
-        if v[1] == "zero":
+        if v.kind == "zero":
             write_pte(ctx, loc, PTE_NONE)
-            put_ref(ctx, v[2])
+            put_ref(ctx, v.target)
     ctx.event("__xip_unmap(pgoff %s): zero-page PTEs removed" % (a[1],))
     return 0
 
@@ -259,7 +259,7 @@ def _pte_present(ctx, a, line):
 
 @primitive("pte_write", inline=True)
 def _pte_write(ctx, a, line):
-    return a[0][3] if is_pte(a[0]) else UNKNOWN
+    return a[0].write if is_pte(a[0]) else UNKNOWN
 
 
 @primitive("pte_same", inline=True)
@@ -273,7 +273,7 @@ def _pte_same(ctx, a, line):
 
 @primitive("pte_mkwrite", inline=True)
 def _pte_mkwrite(ctx, a, line):
-    return pte(a[0][1], a[0][2], True) if is_pte(a[0]) else a[0]
+    return pte(a[0].kind, a[0].target, True) if is_pte(a[0]) else a[0]
 
 
 @primitive("pte_mkdirty", "pte_mkyoung", "pte_mkold", "pte_mkclean", inline=True)
@@ -286,13 +286,13 @@ def _mk_pte(ctx, a, line):
     pid = page_arg(ctx, a[0], "mk_pte")
     if pid is None:
         return UNKNOWN
-    kind = mem(ctx, pid)[0]
+    kind = mem(ctx, pid).kind
     return pte("anon" if kind == "anon" else ("zero" if kind == "zero" else "page"), pid, False)
 
 
 @primitive("vm_normal_page", inline=True)
 def _vm_normal_page(ctx, a, line):
     v = a[2]
-    if is_pte(v) and v[1] in ("page", "anon"):
-        return obj("page", v[2])
+    if is_pte(v) and v.kind in ("page", "anon"):
+        return obj("page", v.target)
     return 0
