@@ -7,11 +7,14 @@ import sys
 import time
 from collections import deque
 from contextlib import contextmanager
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
 from . import invariants, world
 from .interp import Ctx, Frame, Incomplete, NeedChoice, Thread, ThreadState, Violation, run
 from .values import UNINIT
+
+if TYPE_CHECKING:
+    from .program import Program
 from .invariants import I7
 from .prims import Blocked
 
@@ -28,18 +31,19 @@ class State(NamedTuple):
 class Outcome:
     __slots__ = ("state", "events", "access", "violation", "incomplete")
 
-    def __init__(self, state, events, access, violation=None, incomplete=None):
+    def __init__(self, state: State | None, events: list, access: frozenset, violation: tuple | None = None,
+                 incomplete: str | None = None) -> None:
         self.state, self.events, self.access = state, events, access
         self.violation, self.incomplete = violation, incomplete
 
 
 class Stop(Exception):
-    def __init__(self, kind, detail, path):
+    def __init__(self, kind: str, detail: Any, path: list | None) -> None:
         self.kind, self.detail, self.path = kind, detail, path
 
 
 class Engine:
-    def __init__(self, prog, names):
+    def __init__(self, prog: Program, names: list[str]) -> None:
         self.prog, self.names = prog, names
         self.cfg = prog.cfg
         self.covered = set()
@@ -47,7 +51,7 @@ class Engine:
         self.not_modelled = set()
         self.steps = 0
 
-    def initial(self, thread_specs):
+    def initial(self, thread_specs: list[tuple]) -> State:
         w = world.initial(self.cfg)
         threads = []
         for tid, (name, fname, args) in enumerate(thread_specs):
@@ -62,7 +66,7 @@ class Engine:
             threads.append(th.freeze())
         return State(world.freeze(w), tuple(threads))
 
-    def step(self, state, tid):
+    def step(self, state: State, tid: int) -> list[Outcome]:
         """All outcomes of one step of thread tid, or [] if it is finished or blocked."""
         wf, ths = state
         if ths[tid].done:
@@ -124,15 +128,15 @@ class Engine:
             out.append(Outcome(ns, ctx.events, frozenset(ctx.access)))
         return out
 
-    def _absorb(self, ctx):
+    def _absorb(self, ctx: Ctx) -> None:
         self.covered |= ctx.covered
         self.lines |= ctx.lines
         self.not_modelled |= ctx.not_modelled
 
-    def deadlocked(self, state):
+    def deadlocked(self, state: State) -> bool:
         return not all(t.done for t in state.threads)
 
-    def blocked_desc(self, state):
+    def blocked_desc(self, state: State) -> str:
         parts = []
         for t in state.threads:
             if not t.done:
@@ -144,7 +148,7 @@ class Engine:
         return "; ".join(parts) + ((" while " + ", ".join(held)) if held else "")
 
 
-def private(state, acc):
+def private(state: State, acc: frozenset) -> bool:
     mem, ptes = state.world.mem, state.world.ptes
     for _mode, x in acc:
         if x == "trunc":
@@ -156,7 +160,7 @@ def private(state, acc):
     return True
 
 
-def _indep(a, b):
+def _indep(a: frozenset, b: frozenset) -> bool:
     for mode, x in a:
         for mode2, y in b:
             if x == y and (mode == "w" or mode2 == "w"):
@@ -165,7 +169,7 @@ def _indep(a, b):
 
 
 @contextmanager
-def _no_collection():
+def _no_collection() -> Iterator[None]:
     """The cyclic garbage collector paused for one search, and restored after it.  A search
     builds a large graph of immutable states that hold no cycles; the NamedTuples in them
     stay tracked by the collector (only exact tuples are untracked), so its passes during a
@@ -180,12 +184,13 @@ def _no_collection():
 
 
 class Bounds:
-    def __init__(self, max_states=200000, max_seconds=60.0, max_depth=400, preemptions=None, por=True):
+    def __init__(self, max_states: int = 200000, max_seconds: float = 60.0, max_depth: int = 400,
+                 preemptions: int | None = None, por: bool = True) -> None:
         self.max_states, self.max_seconds, self.max_depth = max_states, max_seconds, max_depth
         self.preemptions, self.por = preemptions, por
 
 
-def dfs(engine, s0, bounds):
+def dfs(engine: Engine, s0: State, bounds: Bounds) -> tuple:
     """Exhaustive stateful DFS with sleep sets. Returns (kind, detail, path, stats)."""
     visited = {}
     stats = {"states": 0, "transitions": 0}
@@ -194,7 +199,7 @@ def dfs(engine, s0, bounds):
     sys.setrecursionlimit(max(10000, sys.getrecursionlimit()))
     n = len(s0.threads)
 
-    def visit(s, sleep, depth):
+    def visit(s: State, sleep: frozenset, depth: int) -> None:
         old = visited.get(s)
         if old is not None:
             if old <= sleep:
@@ -252,14 +257,14 @@ def dfs(engine, s0, bounds):
     return "holds", None, None, stats
 
 
-def bounded(engine, s0, bounds, k):
+def bounded(engine: Engine, s0: State, bounds: Bounds, k: int) -> tuple:
     """0-1 BFS over (state, last thread) by preemption count <= k; the first violation
     popped has the fewest preemptions. Returns (kind, detail, path, stats)."""
     with _no_collection():
         return _bounded(engine, s0, bounds, k)
 
 
-def _bounded(engine, s0, bounds, k):
+def _bounded(engine: Engine, s0: State, bounds: Bounds, k: int) -> tuple:
     n = len(s0.threads)
     start = (s0, -1)
     dist = {start: 0}
@@ -269,7 +274,7 @@ def _bounded(engine, s0, bounds, k):
     seen_states = set()
     t0 = time.monotonic()
 
-    def rebuild(key, last):
+    def rebuild(key: tuple, last: tuple | None) -> list:
         path = [last] if last else []
         while parent[key] is not None:
             pk, t, ev = parent[key]

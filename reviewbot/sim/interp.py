@@ -2,19 +2,19 @@
 computation plus at most one visible primitive; a held spinlock keeps the step going)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from . import ir
 from .invariants import I3, I7
 if TYPE_CHECKING:
     from .program import Program
 
-from .values import (UNINIT, UNKNOWN, is_obj, is_ptr, is_rec, obj, ptr, rec, rec_get, rec_set,
+from .values import (UNINIT, UNKNOWN, Rec, Value, is_obj, is_ptr, is_rec, obj, ptr, rec, rec_get, rec_set,
                      show)
 
 
 class Violation(Exception):
-    def __init__(self, inv, msg):
+    def __init__(self, inv: str, msg: str) -> None:
         super().__init__(msg)
         self.inv, self.msg = inv, msg
 
@@ -24,7 +24,7 @@ class Incomplete(Exception):
 
 
 class NeedChoice(Exception):
-    def __init__(self, n, label):
+    def __init__(self, n: int, label: str) -> None:
         self.n, self.label = n, label
 
 
@@ -37,7 +37,9 @@ class CallTag(NamedTuple):
     ("" for a plain call), and the locks its thread held on entry."""
     member: str
     held: tuple
-    __repr__ = tuple.__repr__
+
+    def __repr__(self) -> str:
+        return tuple.__repr__(self)
 
 
 class FrameState(NamedTuple):
@@ -48,7 +50,9 @@ class FrameState(NamedTuple):
     dest: Any          # the caller's lvalue for the return value, or None
     backs: int         # back edges taken (the loop bound)
     tag: CallTag | None
-    __repr__ = tuple.__repr__
+
+    def __repr__(self) -> str:
+        return tuple.__repr__(self)
 
 
 class ThreadState(NamedTuple):
@@ -59,7 +63,9 @@ class ThreadState(NamedTuple):
     done: bool
     phase: int         # progress inside a primitive that returned STAY
     ret: int
-    __repr__ = tuple.__repr__
+
+    def __repr__(self) -> str:
+        return tuple.__repr__(self)
 
 
 # tuple.__new__ builds the NamedTuples above without their Python-level __new__: a thread is
@@ -80,6 +86,12 @@ class Frame:
 class Thread:
     """Mutable view of one thread during a step; frozen to a ThreadState between steps."""
     __slots__ = ("name", "frames", "held", "done", "phase", "ret")
+    name: str
+    frames: list[Frame]
+    held: list[tuple[str, str]]
+    done: bool
+    phase: int
+    ret: int
 
     def freeze(self) -> ThreadState:
         return _new(ThreadState, (self.name, tuple([f.freeze() for f in self.frames]), tuple(self.held), self.done,
@@ -97,8 +109,10 @@ class Thread:
 
 class Ctx:
     """Everything one step may touch: the world, the running thread, trace output."""
+    prim_name: str       # the primitive running, as the tree calls it (set by run())
+    inline_name: str     # the inline helper running (set by eval_expr())
 
-    def __init__(self, prog, world, th, tid, choices):
+    def __init__(self, prog: Program, world: dict, th: Thread, tid: int, choices: tuple[int, ...]) -> None:
         self.prog, self.w, self.th, self.tid = prog, world, th, tid
         self.choices, self.nchoice = choices, 0
         self.events = []      # (file, line, function, action)
@@ -109,30 +123,30 @@ class Ctx:
         self.lines = set()    # (path, line) of every instruction that ran
 
     # -- helpers for primitives
-    def choose(self, n, label):
+    def choose(self, n: int, label: str) -> int:
         i = self.nchoice
         self.nchoice += 1
         if i < len(self.choices):
             return self.choices[i]
         raise NeedChoice(n, label)
 
-    def touch(self, mode, what):
+    def touch(self, mode: str, what: str | tuple) -> None:
         self.access.add((mode, what))
 
-    def event(self, action):
+    def event(self, action: str) -> None:
         f = self.th.frames[-1] if self.th.frames else None
         if f is None:
             self.events.append(("", 0, "", action))
         else:
             self.events.append((f.fn.path, self.cur_line, f.fn.name, action))
 
-    def violate(self, inv, msg):
+    def violate(self, inv: str, msg: str) -> NoReturn:
         raise Violation(inv, msg)
 
 
 # ---------------------------------------------------------------- expressions
 
-def _truth(ctx, v, line, what="condition"):
+def _truth(ctx: Ctx, v: Value, line: int, what: str = "condition") -> bool:
     if type(v) is int:
         return v != 0
     if v == UNINIT:
@@ -143,7 +157,7 @@ def _truth(ctx, v, line, what="condition"):
     return True  # objects and pointers are non-NULL
 
 
-def _num(ctx, v, line):
+def _num(ctx: Ctx, v: Value, line: int) -> Value:
     if type(v) is int:
         return v
     if v == UNINIT or v == UNKNOWN:
@@ -153,7 +167,7 @@ def _num(ctx, v, line):
     return UNKNOWN
 
 
-def eval_expr(ctx, e):
+def eval_expr(ctx: Ctx, e: ir.Expr) -> Value:
     k = e[0]
     if k == "const":
         return e[1]
@@ -233,7 +247,7 @@ _OPS = {
 }
 
 
-def binop(ctx, op, a, b, line):
+def binop(ctx: Ctx, op: str, a: Value, b: Value, line: int) -> Value:
     if type(a) is int and type(b) is int:
         return _OPS[op](a, b)
     if op in ("==", "!="):
@@ -249,7 +263,7 @@ def binop(ctx, op, a, b, line):
     return UNKNOWN
 
 
-def place(ctx, e):
+def place(ctx: Ctx, e: ir.Expr) -> tuple:
     """An lvalue as (base, path): base ('slot', depth, slot) or ('obj', object)."""
     k = e[0]
     if k == "var":
@@ -266,7 +280,7 @@ def place(ctx, e):
     raise Incomplete("unsupported lvalue at line %d in %s" % (ctx.cur_line, ctx.th.frames[-1].fn.name))
 
 
-def deref_place(ctx, v, line):
+def deref_place(ctx: Ctx, v: Value, line: int) -> tuple:
     if is_ptr(v):
         return (v.base, v.path)
     if is_obj(v):
@@ -280,7 +294,7 @@ def deref_place(ctx, v, line):
     return (("obj", UNKNOWN), ())
 
 
-def read_place(ctx, pl):
+def read_place(ctx: Ctx, pl: tuple) -> Value:
     base, path = pl
     if base[0] == "slot":
         v = ctx.th.frames[base[1]].locals[base[2]]
@@ -296,7 +310,7 @@ def read_place(ctx, pl):
     return ctx.prog.model.read(ctx, o, path)
 
 
-def write_place(ctx, pl, v):
+def write_place(ctx: Ctx, pl: tuple, v: Value) -> None:
     base, path = pl
     if base[0] == "slot":
         fr = ctx.th.frames[base[1]]
@@ -308,7 +322,7 @@ def write_place(ctx, pl, v):
     ctx.prog.model.write(ctx, base[1], path, v)
 
 
-def _rec_write(r, path, v):
+def _rec_write(r: Value, path: tuple, v: Value) -> Rec:
     if not is_rec(r):
         r = rec(False, {})
     if len(path) == 1:
@@ -318,7 +332,7 @@ def _rec_write(r, path, v):
 
 # ---------------------------------------------------------------- statements
 
-def pending_prim(prog, th):
+def pending_prim(prog: Program, th: Thread) -> ir.Instr | None:
     """The visible primitive the thread is parked at, with its argument expressions."""
     if th.done or not th.frames:
         return None
@@ -329,7 +343,7 @@ def pending_prim(prog, th):
     return ins
 
 
-def run(ctx, first_visible_done=False):
+def run(ctx: Ctx, first_visible_done: bool = False) -> bool:
     """Run the thread until it parks before its next visible primitive or exits."""
     th, prog = ctx.th, ctx.prog
     visible_done = first_visible_done
@@ -408,7 +422,7 @@ def run(ctx, first_visible_done=False):
     return visible_done
 
 
-def _jump(ctx, f, target):
+def _jump(ctx: Ctx, f: Frame, target: int) -> None:
     if target <= f.pc:
         f.backs += 1
         if f.backs > BACK_EDGE_BOUND:
@@ -417,7 +431,7 @@ def _jump(ctx, f, target):
     f.pc = target
 
 
-def _push(ctx, fn, args, dest, tag):
+def _push(ctx: Ctx, fn: ir.Func, args: list[Value], dest: ir.Expr | None, tag: CallTag | None) -> None:
     th = ctx.th
     if fn.error:
         raise Incomplete(fn.error)

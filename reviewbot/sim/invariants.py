@@ -3,7 +3,7 @@ state, I4b/I5/I6 on final states (every thread finished)."""
 from __future__ import annotations
 
 from .values import PTE_NONE
-from .world import FileData
+from .world import FileData, World
 
 # The invariants of xip-model.md §4, by the names verdicts and traces carry.
 I1 = "I1 lock balance at exit"
@@ -18,12 +18,12 @@ I8 = "I8 handler contract kept"
 I9 = "I9 no recursive acquisition"
 
 
-def _loc(cfg, i):
+def _loc(cfg: dict, i: int) -> str:
     npg = cfg["npg"]
     return "%s:%d" % (cfg["vmas"][i // npg][0], i % npg)
 
 
-def check_always(cfg, w):
+def check_always(cfg: dict, w: World) -> tuple[str, str] | None:
     for i, v in enumerate(w["ptes"]):
         if v == PTE_NONE:
             continue
@@ -34,7 +34,7 @@ def check_always(cfg, w):
     return None
 
 
-def check_final(cfg, w):
+def check_final(cfg: dict, w: World) -> tuple[str, str] | None:
     npg = cfg["npg"]
     mapped = set()
     for i, v in enumerate(w["ptes"]):

@@ -3,11 +3,16 @@ primitive table and the model objects (vma, file, mapping, inode, ops) of a scen
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, NoReturn
 
 from . import cfront, ir, prims
 from .invariants import I1, I3, I8
 from .interp import CallTag, Incomplete
-from .values import UNINIT, UNKNOWN, Loc, is_obj, is_rec, obj, rec_get
+from .values import UNINIT, UNKNOWN, Loc, Value, is_obj, is_rec, obj, rec_get
+
+if TYPE_CHECKING:
+    from .cfront import ReadFile
+    from .interp import Ctx, Frame
 
 TREE_FILES = (
     "mm/memory.c", "mm/filemap_xip.c", "mm/truncate.c", "mm/filemap.c", "fs/ext2/inode.c",
@@ -31,12 +36,12 @@ CONFIG = {"CONFIG_MMU", "CONFIG_FS_DAX", "CONFIG_SMP", "CONFIG_64BIT"}
 class _ConstCtx:
     """Minimal interpreter context for evaluating macro bodies."""
 
-    def __init__(self, prog):
+    def __init__(self, prog: Program) -> None:
         self.prog = prog
         self.cur_line = 0
         self.not_modelled = set()
 
-    def violate(self, inv, msg):
+    def violate(self, inv: str, msg: str) -> NoReturn:
         raise Incomplete("constant expression: " + msg)
 
 
@@ -63,19 +68,19 @@ _XARRAY = obj("xarray", None)
 class Model:
     """Field reads and writes of the model objects."""
 
-    def __init__(self, prog):
+    def __init__(self, prog: Program) -> None:
         self.prog = prog
 
-    def vma_shared(self, vma):
+    def vma_shared(self, vma: Value) -> bool:
         return is_obj(vma, "vma") and self.prog.cfg["vmas"][vma.ident][1]
 
-    def vma_loc(self, vma, addr):
+    def vma_loc(self, vma: Value, addr: Value) -> Loc:
         span = self.prog.cfg["npg"] * prims.PS
         if type(addr) is not int:
             raise Incomplete("non-constant address")
         return Loc(addr // span, (addr % span) >> prims.PAGE_SHIFT)
 
-    def read(self, ctx, o, path):
+    def read(self, ctx: Ctx, o: Value, path: tuple) -> Value:
         p = self.prog
         if o == UNKNOWN:
             return UNKNOWN
@@ -84,7 +89,7 @@ class Model:
             v = self._field(ctx, v, f)
         return v
 
-    def _field(self, ctx, o, f):
+    def _field(self, ctx: Ctx, o: Value, f: str | tuple) -> Value:
         p = self.prog
         if is_rec(o):
             return rec_get(o, f) if f != () else o
@@ -152,7 +157,7 @@ class Model:
         ctx.not_modelled.add("field %s->%s" % (kind, f))
         return UNKNOWN
 
-    def write(self, ctx, o, path, v):
+    def write(self, ctx: Ctx, o: Value, path: tuple, v: Value) -> None:
         if is_obj(o, "inode") and path == ("i_size",):
             ctx.touch("w", "isize")
             ctx.w["isize"] = (v + prims.PS - 1) >> prims.PAGE_SHIFT if type(v) is int else ctx.w["isize"]
@@ -170,7 +175,7 @@ class Model:
 class Program:
     Blocked = prims.Blocked
 
-    def __init__(self, read_file, cfg, extra_model_files=()):
+    def __init__(self, read_file: ReadFile, cfg: dict, extra_model_files: Iterable[str | Path] = ()) -> None:
         self.cfg = cfg
         self.tree = cfront.TreeIndex(read_file, TREE_FILES)
         self.models = cfront.TreeIndex(self._read_model, [])
@@ -183,27 +188,27 @@ class Program:
         self.tree_func_names = set(self.tree.funcs)
 
     @staticmethod
-    def _read_model(path):
+    def _read_model(path: str) -> bytes | None:
         p = MODEL_DIR / Path(path).name
         return p.read_bytes() if p.exists() else None
 
     # ---- functions
-    def has_func(self, name):
+    def has_func(self, name: str) -> bool:
         return name in self.tree.funcs or name in self.models.funcs
 
-    def is_tree_func(self, name):
+    def is_tree_func(self, name: str) -> bool:
         return name in self.tree.funcs
 
-    def releases(self, fname, lock):
+    def releases(self, fname: str, lock: str) -> bool:
         """Does fname itself call the release of lock on some path?"""
         names = _RELEASES.get(lock.split("#")[0], ("mutex_unlock", "spin_unlock"))
         fn = self.func(fname)
         return any(ins[0] == "call" and ins[3][0] == "name" and ins[3][1] in names for ins in fn.code)
 
-    def is_tree_path(self, path):
+    def is_tree_path(self, path: str) -> bool:
         return path in self.tree.present
 
-    def func(self, name):
+    def func(self, name: str) -> ir.Func:
         f = self._funcs.get(name)
         if f is None:
             src = self.tree.funcs.get(name) or self.models.funcs.get(name)
@@ -213,7 +218,7 @@ class Program:
             self._funcs[name] = f
         return f
 
-    def resolve(self, ctx, ins):
+    def resolve(self, ctx: Ctx, ins: ir.Instr) -> tuple[str, Any]:
         callee = ins[3]
         tag = None
         if callee[0] == "name":
@@ -238,7 +243,7 @@ class Program:
         return "unknown", name
 
     # ---- values
-    def const(self, name):
+    def const(self, name: str) -> int | None:
         if name in self._consts:
             v = self._consts[name]
             if v is _BUSY:
@@ -257,7 +262,7 @@ class Program:
         self._consts[name] = v
         return v
 
-    def _eval_macro(self, body):
+    def _eval_macro(self, body: str) -> int | None:
         node = cfront.parse_expr(body)
         if node is None:
             return None
@@ -273,7 +278,7 @@ class Program:
             return None
         return v if type(v) is int else None
 
-    def global_value(self, ctx, name, line, address=False):
+    def global_value(self, ctx: Ctx, name: str, line: int, address: bool = False) -> Value:
         v = self.const(name)
         if v is not None:
             return v
@@ -284,14 +289,14 @@ class Program:
         ctx.not_modelled.add("global %s" % name)
         return UNKNOWN
 
-    def inline(self, ctx, name, args, line):
+    def inline(self, ctx: Ctx, name: str, args: list[Value], line: int) -> Value:
         return prims.INLINE[name](ctx, args, line)
 
-    def in_atomic(self, ctx):
+    def in_atomic(self, ctx: Ctx) -> bool:
         return ("ptl", "X") in ctx.th.held
 
     # ---- hooks
-    def on_call(self, ctx, frame):
+    def on_call(self, ctx: Ctx, frame: Frame) -> None:
         ctx.covered.add((frame.fn.name, -1, None))
         text = "call %s()" % frame.fn.name if frame.tag is None or not frame.tag.member else "call ->%s = %s()" % (
             frame.tag.member, frame.fn.name)
@@ -301,7 +306,7 @@ class Program:
         else:
             ctx.event(text)
 
-    def on_return(self, ctx, frame, v):
+    def on_return(self, ctx: Ctx, frame: Frame, v: Value) -> None:
         if frame.tag is None or not frame.tag.member:
             # a function of the tree returning with a lock it did not hold on entry (and whose
             # job is not to take it): where a leak shows in the tree
@@ -331,7 +336,7 @@ class Program:
                 frame.tag.member, _fault_bits(self, v), ", ".join("%s(%s)" % h for h in now), ctx.cur_line,
                 frame.fn.name))
 
-    def on_exit(self, ctx, v, frame):
+    def on_exit(self, ctx: Ctx, v: Value, frame: Frame) -> None:
         if ctx.th.held:
             ctx.violate(I1, "thread %s returns to user space holding %s" % (
                 ctx.th.name, ", ".join("%s (%s)" % (n, {"R": "read", "W": "write", "X": "exclusive"}[m])
@@ -357,7 +362,7 @@ class _BusyT:
 _BUSY = _BusyT()
 
 
-def _fault_bits(prog, v):
+def _fault_bits(prog: Program, v: Value) -> str:
     if type(v) is not int:
         return str(v)
     if v == 0:
@@ -372,6 +377,6 @@ def _fault_bits(prog, v):
     return "|".join(names) if names else hex(v)
 
 
-def cfront_eval(ctx, e):
+def cfront_eval(ctx: Ctx, e: ir.Expr) -> Value:
     from .interp import eval_expr
     return eval_expr(ctx, e)

@@ -2,11 +2,11 @@
 markers, model objects, pointers into a thread's frames, records and PTE values."""
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 
 # Each kind of value is a NamedTuple whose first field is a one-letter tag, so that values
 # compare, sort and hash exactly as the plain tuples they replace (the explorer's visited
-# set and the traces are unchanged), and print as those tuples do.
+# set and the traces are unchanged), and print as those tuples do (__repr__).
 
 UNINIT = ("U",)      # never written: reading it where it matters is I3
 UNKNOWN = ("?",)     # result of a call nothing models: branches on it go both ways
@@ -18,7 +18,9 @@ class Obj(NamedTuple):
     tag: str
     kind: str
     ident: Any
-    __repr__ = tuple.__repr__
+
+    def __repr__(self) -> str:
+        return tuple.__repr__(self)
 
 
 class Ptr(NamedTuple):
@@ -26,7 +28,9 @@ class Ptr(NamedTuple):
     tag: str
     base: tuple
     path: tuple
-    __repr__ = tuple.__repr__
+
+    def __repr__(self) -> str:
+        return tuple.__repr__(self)
 
 
 class Rec(NamedTuple):
@@ -35,7 +39,9 @@ class Rec(NamedTuple):
     tag: str
     zero_default: bool
     fields: tuple
-    __repr__ = tuple.__repr__
+
+    def __repr__(self) -> str:
+        return tuple.__repr__(self)
 
 
 class Pte(NamedTuple):
@@ -45,22 +51,28 @@ class Pte(NamedTuple):
     kind: str
     target: Any
     write: int
-    __repr__ = tuple.__repr__
+
+    def __repr__(self) -> str:
+        return tuple.__repr__(self)
 
 
 class Loc(NamedTuple):
     """Where a PTE is: the vma's index and the page offset in it."""
     vma: int
     pgoff: int
-    __repr__ = tuple.__repr__
+
+    def __repr__(self) -> str:
+        return tuple.__repr__(self)
 
 
 # tuple.__new__ builds a NamedTuple without the Python-level __new__ the class would run:
 # values are made on every step, and the explorer's speed is kept this way.
 _new = tuple.__new__
 
-# what the interpreter computes with: an int, a marker, or one of the tuples above
-Value = Union[int, tuple, Obj, Ptr, Rec, Pte, Any]
+# What the interpreter computes with: an int, a marker (UNINIT, UNKNOWN), or one of the
+# tuples above.  Any, not their Union: code narrows a value by is_obj()/is_ptr()/... tests,
+# which a type checker does not follow.
+Value = Any
 
 
 def obj(kind: str, ident: Any) -> Obj:

@@ -13,13 +13,17 @@ class FileData(NamedTuple):
     tag: str        # "D"
     pgoff: int
     gen: int
-    __repr__ = tuple.__repr__
+
+    def __repr__(self) -> str:
+        return tuple.__repr__(self)
 
 
 class Block(NamedTuple):
     owned: int      # 1 while the file owns it, 0 once freed
     data: Any       # FileData | "POISON"
-    __repr__ = tuple.__repr__
+
+    def __repr__(self) -> str:
+        return tuple.__repr__(self)
 
 
 class Page(NamedTuple):
@@ -30,7 +34,9 @@ class Page(NamedTuple):
     data: Any       # FileData | "ZERO" | "POISON" | "UNINIT"
     live: int       # 0 once freed
     charged: int    # memcg: 0 none, 1 tried, 2 committed
-    __repr__ = tuple.__repr__
+
+    def __repr__(self) -> str:
+        return tuple.__repr__(self)
 
 
 class RwState(NamedTuple):
@@ -39,7 +45,9 @@ class RwState(NamedTuple):
     writer: int
     readers: tuple
     queued: tuple
-    __repr__ = tuple.__repr__
+
+    def __repr__(self) -> str:
+        return tuple.__repr__(self)
 
 
 RW_FREE = RwState(-1, (), ())

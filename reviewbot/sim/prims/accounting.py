@@ -2,15 +2,20 @@
 calls the model does not track (counters, rmap, LRU, caches), which return a constant."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..interp import write_place
 from ..invariants import I6
-from ..values import is_ptr, obj
+from ..values import Value, is_ptr, obj
 from .registry import constant, primitive
 from .common import ENOMEM, may_fail, mem, page_arg, place_of, set_mem, where
 
+if TYPE_CHECKING:
+    from ..interp import Ctx
+
 
 @primitive("mem_cgroup_try_charge")
-def _mc_try(ctx, a):
+def _mc_try(ctx: Ctx, a: list[Value]) -> Value:
     pid = page_arg(ctx, a[0], "mem_cgroup_try_charge")
     if may_fail(ctx, "memcg charge"):
         return -ENOMEM
@@ -21,14 +26,14 @@ def _mc_try(ctx, a):
 
 
 @primitive("mem_cgroup_charge")
-def _mc_charge(ctx, a):
+def _mc_charge(ctx: Ctx, a: list[Value]) -> Value:
     pid = page_arg(ctx, a[0], "mem_cgroup_charge")
     set_mem(ctx, pid, charged=2)
     return 0
 
 
 @primitive("mem_cgroup_commit_charge")
-def _mc_commit(ctx, a):
+def _mc_commit(ctx: Ctx, a: list[Value]) -> Value:
     pid = page_arg(ctx, a[0], "mem_cgroup_commit_charge")
     if mem(ctx, pid).charged != 1:
         ctx.violate(I6, "commit of an uncharged page#%d at %s" % (pid, where(ctx)))
@@ -37,7 +42,7 @@ def _mc_commit(ctx, a):
 
 
 @primitive("mem_cgroup_cancel_charge")
-def _mc_cancel(ctx, a):
+def _mc_cancel(ctx: Ctx, a: list[Value]) -> Value:
     pid = page_arg(ctx, a[0], "mem_cgroup_cancel_charge")
     if mem(ctx, pid).charged != 1:
         ctx.violate(I6, "cancel of a charge that is not pending on page#%d at %s" % (pid, where(ctx)))

@@ -2,16 +2,21 @@
 direct access to a block, and freeing blocks on truncate and punch."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .. import world as W
 from ..world import Block, FileData
 from ..interp import read_place, write_place
-from ..values import UNKNOWN, is_ptr, is_rec, obj, rec, rec_get
+from ..values import UNKNOWN, Value, is_ptr, is_rec, obj, rec, rec_get
 from .registry import primitive
 from .common import ENODATA, PAGE_SHIFT, PS, field_place, may_fail, place_of
 
+if TYPE_CHECKING:
+    from ..interp import Ctx
+
 
 @primitive("i_size_read")
-def _i_size_read(ctx, a):
+def _i_size_read(ctx: Ctx, a: list[Value]) -> Value:
     ctx.touch("r", "isize")
     v = ctx.w["isize"] * PS
     ctx.event("i_size_read() = %d pages" % ctx.w["isize"])
@@ -19,7 +24,7 @@ def _i_size_read(ctx, a):
 
 
 @primitive("i_size_write")
-def _i_size_write(ctx, a):
+def _i_size_write(ctx: Ctx, a: list[Value]) -> Value:
     v = a[1]
     if type(v) is not int:
         return 0
@@ -29,13 +34,15 @@ def _i_size_write(ctx, a):
     return 0
 
 
-def block_data(ctx, b):
+def block_data(ctx: Ctx, b: int) -> Value:
+    """The contents of block b ("POISON" once freed), touched for reading."""
     ctx.touch("r", "blk")
     owned, data = ctx.w["blk"][b]
     return data if owned else "POISON"
 
 
-def get_block(ctx, pgoff, create, fname):
+def get_block(ctx: Ctx, pgoff: int, create: bool, fname: str) -> int:
+    """The block of pgoff, -1 for a hole; with create a hole gets a new block."""
     ctx.touch("r", "fmap")
     b = ctx.w["fmap"][pgoff] if 0 <= pgoff < ctx.prog.cfg["npg"] else -1
     if b >= 0:
@@ -56,7 +63,7 @@ def get_block(ctx, pgoff, create, fname):
 
 
 @primitive("get_xip_mem")
-def _get_xip_mem(ctx, a):
+def _get_xip_mem(ctx: Ctx, a: list[Value]) -> Value:
     pgoff, create = a[1], a[2]
     if may_fail(ctx, "block mapping"):
         return -5
@@ -71,11 +78,12 @@ def _get_xip_mem(ctx, a):
 
 
 @primitive("xip_sparse_page", visible=False)
-def _xip_sparse_page(ctx, a):
+def _xip_sparse_page(ctx: Ctx, a: list[Value]) -> Value:
     return obj("page", 0)
 
 
-def free_blocks(ctx, first):
+def free_blocks(ctx: Ctx, first: int) -> list[str]:
+    """Free every block from pgoff first on; the names of those freed."""
     freed = []
     npg = ctx.prog.cfg["npg"]
     for p in range(max(first, 0), npg):
@@ -90,7 +98,7 @@ def free_blocks(ctx, first):
 
 
 @primitive("ext2_free_data_block")
-def _ext2_free_data_block(ctx, a):
+def _ext2_free_data_block(ctx: Ctx, a: list[Value]) -> Value:
     p = a[1]
     b = ctx.w["fmap"][p] if type(p) is int and 0 <= p < ctx.prog.cfg["npg"] else -1
     ctx.touch("w", "fmap")
@@ -105,7 +113,7 @@ def _ext2_free_data_block(ctx, a):
 
 
 @primitive("ext2_get_block", "ext4_get_block", "xfs_get_blocks")
-def _get_block_bh(ctx, a):
+def _get_block_bh(ctx: Ctx, a: list[Value]) -> Value:
     """get_block(inode, iblock, bh, create): fill the buffer_head from the model's block map;
     a hole leaves it unmapped unless create allocates a block."""
     iblock, bh, create = a[1], a[2], a[3]
@@ -128,7 +136,7 @@ def _get_block_bh(ctx, a):
 
 
 @primitive("bdev_direct_access")
-def _bdev_direct_access(ctx, a):
+def _bdev_direct_access(ctx: Ctx, a: list[Value]) -> Value:
     """bdev_direct_access(bh, &kaddr, &pfn): the kernel address and pfn of the block bh maps."""
     bh = a[0]
     rec_v = read_place(ctx, place_of(bh)) if is_ptr(bh) else UNKNOWN
@@ -148,7 +156,7 @@ def _bdev_direct_access(ctx, a):
 
 
 @primitive("__ext2_truncate_blocks")
-def _ext2_truncate_blocks(ctx, a):
+def _ext2_truncate_blocks(ctx: Ctx, a: list[Value]) -> Value:
     first = ((a[1] + PS - 1) >> PAGE_SHIFT) if type(a[1]) is int else 0
     freed = free_blocks(ctx, first)
     ctx.event("__ext2_truncate_blocks(from pgoff %d): %s" % (first, ", ".join(freed) or "none"))
@@ -156,7 +164,7 @@ def _ext2_truncate_blocks(ctx, a):
 
 
 @primitive("iomap_iter")
-def _iomap_iter(ctx, a):
+def _iomap_iter(ctx: Ctx, a: list[Value]) -> Value:
     """iomap_iter(&iter, ops): the first call maps the one page (->iomap_begin: the model's block
     map, allocating with IOMAP_WRITE); the next one ends the walk, or returns the error the body
     recorded in iter.processed."""
@@ -187,17 +195,17 @@ def _iomap_iter(ctx, a):
 
 
 @primitive("iomap_length", inline=True)
-def _iomap_length(ctx, a, line):
+def _iomap_length(ctx: Ctx, a: list[Value], line: int) -> Value:
     return PS
 
 
-def _block_of(ctx, addr_bytes):
+def _block_of(ctx: Ctx, addr_bytes: Value) -> int | None:
     if type(addr_bytes) is not int or addr_bytes < 0 or (addr_bytes >> PAGE_SHIFT) >= len(ctx.w["blk"]):
         return None
     return addr_bytes >> PAGE_SHIFT
 
 
-def _direct_access(ctx, b, kaddr_p, pfn_p, what):
+def _direct_access(ctx: Ctx, b: int | None, kaddr_p: Value, pfn_p: Value, what: str) -> int | None:
     """The kernel address and pfn of block b into *kaddr_p and *pfn_p; None on success, or the
     error (an unknown block, or the failure branch of a failure-paths run)."""
     if b is None:
@@ -214,7 +222,7 @@ def _direct_access(ctx, b, kaddr_p, pfn_p, what):
 
 
 @primitive("dax_iomap_direct_access")
-def _dax_iomap_direct_access(ctx, a):
+def _dax_iomap_direct_access(ctx: Ctx, a: list[Value]) -> Value:
     """(iomap, pos, size, &kaddr, &pfn): the kernel address and pfn of the mapped block."""
     b = _block_of(ctx, rec_get(a[0], "addr") if is_rec(a[0]) else read_place(ctx, field_place(place_of(a[0]), "addr")))
     err = _direct_access(ctx, b, a[3], a[4], "dax_iomap_direct_access")
@@ -222,7 +230,7 @@ def _dax_iomap_direct_access(ctx, a):
 
 
 @primitive("dax_direct_access")
-def _dax_direct_access(ctx, a):
+def _dax_direct_access(ctx: Ctx, a: list[Value]) -> Value:
     """(dax_dev, pgoff, nr, mode, &kaddr, &pfn): pgoff is the block."""
     b = a[1] if type(a[1]) is int and 0 <= a[1] < len(ctx.w["blk"]) else None
     err = _direct_access(ctx, b, a[4], a[5] if len(a) > 5 else 0, "dax_direct_access")
@@ -230,5 +238,5 @@ def _dax_direct_access(ctx, a):
 
 
 @primitive("PHYS_PFN", inline=True)
-def _phys_pfn(ctx, a, line):
+def _phys_pfn(ctx: Ctx, a: list[Value], line: int) -> Value:
     return a[0] >> PAGE_SHIFT if type(a[0]) is int else a[0]

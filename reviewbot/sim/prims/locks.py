@@ -2,24 +2,30 @@
 with queueing), i_mmap_rwsem; the I2 and I9 checks on release and re-acquisition."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .. import world as W
 from ..world import RW_FREE, RwState
 from ..invariants import I2, I9
-from ..values import obj
+from ..values import Value, obj
 from .registry import Blocked, STAY, primitive
 from .common import lock_id, may_fail, page_arg, where
 
+if TYPE_CHECKING:
+    from ..interp import Ctx, Thread
+    from .registry import PrimFn
 
-def held_modes(th, name):
+
+def held_modes(th: Thread, name: str) -> list[str]:
     return [m for n, m in th.held if n == name]
 
 
-def _take(ctx, name, mode):
+def _take(ctx: Ctx, name: str, mode: str) -> None:
     ctx.th.held.append((name, mode))
     ctx.touch("w", ("lock", name))
 
 
-def _drop(ctx, name, mode, fname):
+def _drop(ctx: Ctx, name: str, mode: str, fname: str) -> None:
     modes = held_modes(ctx.th, name)
     if not modes:
         ctx.violate(I2, "%s() of %s, which this thread does not hold, at %s" % (fname, name, where(ctx)))
@@ -33,7 +39,7 @@ def _drop(ctx, name, mode, fname):
     ctx.touch("w", ("lock", name))
 
 
-def mutex_acquire(ctx, name, fname):
+def mutex_acquire(ctx: Ctx, name: str, fname: str) -> None:
     st = W.lock_state(ctx.w, name)
     if st is not None:
         if st == ctx.tid:
@@ -43,12 +49,12 @@ def mutex_acquire(ctx, name, fname):
     _take(ctx, name, "X")
 
 
-def mutex_release(ctx, name, fname):
+def mutex_release(ctx: Ctx, name: str, fname: str) -> None:
     _drop(ctx, name, "X", fname)
     W.set_lock(ctx.w, name, None)
 
 
-def rw_acquire(ctx, name, mode, fname):
+def rw_acquire(ctx: Ctx, name: str, mode: str, fname: str) -> Value:
     st = W.lock_state(ctx.w, name) or RW_FREE
     writer, readers, wq = st
     mine = held_modes(ctx.th, name)
@@ -82,7 +88,7 @@ def rw_acquire(ctx, name, mode, fname):
     return 0
 
 
-def rw_release(ctx, name, mode, fname):
+def rw_release(ctx: Ctx, name: str, mode: str, fname: str) -> None:
     _drop(ctx, name, mode, fname)
     writer, readers, wq = W.lock_state(ctx.w, name) or RW_FREE
     if mode == "W":
@@ -96,7 +102,7 @@ def rw_release(ctx, name, mode, fname):
 
 
 @primitive("lock_page")
-def _lock_page(ctx, a):
+def _lock_page(ctx: Ctx, a: list[Value]) -> Value:
     pid = page_arg(ctx, a[0], "lock_page")
     if pid is not None:
         mutex_acquire(ctx, "page#%d" % pid, "lock_page")
@@ -105,7 +111,7 @@ def _lock_page(ctx, a):
 
 
 @primitive("trylock_page")
-def _trylock_page(ctx, a):
+def _trylock_page(ctx: Ctx, a: list[Value]) -> Value:
     pid = page_arg(ctx, a[0], "trylock_page")
     if W.lock_state(ctx.w, "page#%d" % pid) is not None:
         ctx.touch("r", ("lock", "page#%d" % pid))
@@ -115,7 +121,7 @@ def _trylock_page(ctx, a):
 
 
 @primitive("lock_page_or_retry")
-def _lock_page_or_retry(ctx, a):
+def _lock_page_or_retry(ctx: Ctx, a: list[Value]) -> Value:
     pid = page_arg(ctx, a[0], "lock_page_or_retry")
     if W.lock_state(ctx.w, "page#%d" % pid) is not None or may_fail(ctx, "gives up the wait"):
         ctx.touch("r", ("lock", "page#%d" % pid))
@@ -127,7 +133,7 @@ def _lock_page_or_retry(ctx, a):
 
 
 @primitive("unlock_page")
-def _unlock_page(ctx, a):
+def _unlock_page(ctx: Ctx, a: list[Value]) -> Value:
     pid = page_arg(ctx, a[0], "unlock_page")
     if pid is not None:
         mutex_release(ctx, "page#%d" % pid, "unlock_page")
@@ -135,8 +141,8 @@ def _unlock_page(ctx, a):
     return 0
 
 
-def _rw(mode, acquire):
-    def fn(ctx, a):
+def _rw(mode: str, acquire: bool) -> PrimFn:
+    def fn(ctx: Ctx, a: list[Value]) -> Value:
         fname = ctx.prim_name
         name = lock_id(ctx, a[0], fname)
         if name is None:
@@ -153,10 +159,10 @@ for _n, _m, _acq in (("down_read", "R", True), ("up_read", "R", False),
     primitive(_n)(_rw(_m, _acq))
 
 
-def _immap(mode, acquire):
+def _immap(mode: str, acquire: bool) -> PrimFn:
     inner = _rw(mode, acquire)
 
-    def fn(ctx, a):
+    def fn(ctx: Ctx, a: list[Value]) -> Value:
         return inner(ctx, [obj("lock", "i_mmap")])
     return fn
 
@@ -166,9 +172,9 @@ for _n, _m, _acq in (("i_mmap_lock_read", "R", True), ("i_mmap_unlock_read", "R"
     primitive(_n, prefer_tree=True)(_immap(_m, _acq))
 
 
-def _exclusive(cname: str, acquire: bool):
+def _exclusive(cname: str, acquire: bool) -> PrimFn:
     """A plain exclusive lock call (mutex, spinlock) on the lock its first argument names."""
-    def run(ctx, a):
+    def run(ctx: Ctx, a: list[Value]) -> Value:
         name = lock_id(ctx, a[0], cname)
         if name is not None:
             (mutex_acquire if acquire else mutex_release)(ctx, name, cname)

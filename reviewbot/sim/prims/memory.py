@@ -2,17 +2,23 @@
 pages and blocks, kmap, and the page-flag tests."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .. import world as W
 from ..world import Page
 from ..interp import write_place
 from ..invariants import I3, I6
-from ..values import UNINIT, is_obj, is_ptr, obj, rec
+from ..values import UNINIT, Value, is_obj, is_ptr, obj, rec
 from .registry import constant, primitive
 from .common import mem, page_arg, place_of, read_pte, set_mem, where
 from .blocks import block_data
 
+if TYPE_CHECKING:
+    from ..interp import Ctx
 
-def put_ref(ctx, pid):
+
+def put_ref(ctx: Ctx, pid: int) -> None:
+    """Drop a reference to page pid; the last one frees it (and ends a committed charge)."""
     e = mem(ctx, pid)
     ref = e.ref - 1
     if ref < 0:
@@ -24,7 +30,7 @@ def put_ref(ctx, pid):
 
 
 @primitive("page_cache_release", "put_page")
-def _put_page(ctx, a):
+def _put_page(ctx: Ctx, a: list[Value]) -> Value:
     pid = page_arg(ctx, a[0], ctx.prim_name)
     if pid is not None:
         e = mem(ctx, pid)
@@ -36,14 +42,14 @@ def _put_page(ctx, a):
 
 
 @primitive("page_cache_get", "get_page")
-def _get_page(ctx, a):
+def _get_page(ctx: Ctx, a: list[Value]) -> Value:
     pid = page_arg(ctx, a[0], ctx.prim_name)
     if pid is not None:
         set_mem(ctx, pid, ref=mem(ctx, pid).ref + 1)
     return 0
 
 
-def _alloc_anon(ctx, data):
+def _alloc_anon(ctx: Ctx, data: Value) -> Value:
     if ctx.prog.cfg.get("failures"):
         if ctx.choose(2, "allocation may fail") == 0:
             ctx.event("%s -> NULL (allocation failed)" % ctx.prim_name)
@@ -56,16 +62,16 @@ def _alloc_anon(ctx, data):
 
 
 @primitive("alloc_page_vma", "alloc_zeroed_user_highpage_movable")
-def _alloc_page_vma(ctx, a):
+def _alloc_page_vma(ctx: Ctx, a: list[Value]) -> Value:
     return _alloc_anon(ctx, "UNINIT")
 
 
 @primitive("anon_vma_prepare", "__anon_vma_prepare", visible=False)
-def _anon_vma_prepare(ctx, a):
+def _anon_vma_prepare(ctx: Ctx, a: list[Value]) -> Value:
     return 0
 
 
-def page_data(ctx, pid):
+def page_data(ctx: Ctx, pid: int) -> Value:
     e = mem(ctx, pid)
     ctx.touch("r", ("mem", pid))
     if not e.live:
@@ -74,7 +80,7 @@ def page_data(ctx, pid):
 
 
 @primitive("copy_user_highpage", "cow_user_page", "copy_highpage")
-def _copy_user_highpage(ctx, a):
+def _copy_user_highpage(ctx: Ctx, a: list[Value]) -> Value:
     dst = page_arg(ctx, a[0], ctx.prim_name)
     if ctx.prim_name == "cow_user_page" and a[1] == 0:
         # no struct page behind the pte: the copy comes from the user address
@@ -94,7 +100,7 @@ def _copy_user_highpage(ctx, a):
 
 
 @primitive("clear_user_highpage")
-def _clear_user_highpage(ctx, a):
+def _clear_user_highpage(ctx: Ctx, a: list[Value]) -> Value:
     dst = page_arg(ctx, a[0], "clear_user_highpage")
     set_mem(ctx, dst, data="ZERO")
     ctx.event("clear_user_highpage(page#%d)" % dst)
@@ -102,13 +108,13 @@ def _clear_user_highpage(ctx, a):
 
 
 @primitive("kmap_atomic", "kmap", "page_address", visible=False)
-def _kmap(ctx, a):
+def _kmap(ctx: Ctx, a: list[Value]) -> Value:
     pid = page_arg(ctx, a[0], ctx.prim_name)
     return obj("kmem_page", pid)
 
 
 @primitive("copy_page")
-def _copy_page(ctx, a):
+def _copy_page(ctx: Ctx, a: list[Value]) -> Value:
     dst, src = a[0], a[1]
     for v in (dst, src):
         if v == 0 or v == UNINIT:
@@ -128,12 +134,12 @@ def _copy_page(ctx, a):
 
 
 @primitive("copy_user_page")
-def _copy_user_page(ctx, a):
+def _copy_user_page(ctx: Ctx, a: list[Value]) -> Value:
     return _copy_page(ctx, [a[0], a[1]])
 
 
 @primitive("memset", visible=False)
-def _memset(ctx, a):
+def _memset(ctx: Ctx, a: list[Value]) -> Value:
     if is_ptr(a[0]) and a[1] == 0:
         write_place(ctx, place_of(a[0]), rec(True, {}))
     return a[0]
@@ -143,7 +149,7 @@ primitive("clear_page", visible=False)(constant(0))
 
 
 @primitive("PageHWPoison", "PageLocked", "PageUptodate", "PageTransCompound", inline=True)
-def _page_flag(ctx, a, line):
+def _page_flag(ctx: Ctx, a: list[Value], line: int) -> Value:
     name = ctx.inline_name
     pid = page_arg(ctx, a[0], name)
     if name == "PageLocked":

@@ -2,18 +2,23 @@
 the DAX entry lock of the iomap fault path."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .. import world as W
 from ..world import Page
-from ..values import is_obj, obj
+from ..values import Value, is_obj, obj
 from .registry import Blocked, constant, primitive
 from .common import PAGE_SHIFT, PS, mem, page_arg, set_mem
 from .locks import mutex_acquire, mutex_release
 from .memory import put_ref
 from .blocks import block_data, get_block
 
+if TYPE_CHECKING:
+    from ..interp import Ctx
+
 
 @primitive("find_get_page", "find_lock_page")
-def _find_get_page(ctx, a):
+def _find_get_page(ctx: Ctx, a: list[Value]) -> Value:
     p = a[1]
     ctx.touch("r", "pcache")
     npg = ctx.prog.cfg["npg"]
@@ -28,7 +33,7 @@ def _find_get_page(ctx, a):
 
 
 @primitive("page_cache_read")
-def _page_cache_read(ctx, a):
+def _page_cache_read(ctx: Ctx, a: list[Value]) -> Value:
     p = a[1]
     ctx.touch("w", "pcache")
     if ctx.w["pcache"][p] >= 0:
@@ -42,7 +47,7 @@ def _page_cache_read(ctx, a):
 
 
 @primitive("truncate_inode_page", "delete_from_page_cache")
-def _truncate_inode_page(ctx, a):
+def _truncate_inode_page(ctx: Ctx, a: list[Value]) -> Value:
     pid = page_arg(ctx, a[-1], ctx.prim_name)
     p = mem(ctx, pid).pgoff
     if ctx.w["pcache"][p] == pid:
@@ -54,12 +59,12 @@ def _truncate_inode_page(ctx, a):
 
 
 @primitive("mapping_end_index", visible=False)
-def _mapping_end_index(ctx, a):
+def _mapping_end_index(ctx: Ctx, a: list[Value]) -> Value:
     return ctx.prog.cfg["npg"]
 
 
 @primitive("truncate_inode_pages", "truncate_inode_pages_range", prefer_tree=True)
-def _truncate_inode_pages(ctx, a):
+def _truncate_inode_pages(ctx: Ctx, a: list[Value]) -> Value:
     first = ((a[1] + PS - 1) >> PAGE_SHIFT) if type(a[1]) is int else 0
     for p in range(first, ctx.prog.cfg["npg"]):
         # a DAX entry is deleted only once its lock is free (dax_delete_mapping_entry waits)
@@ -84,7 +89,7 @@ def _truncate_inode_pages(ctx, a):
 
 
 @primitive("find_or_create_page", "grab_cache_page")
-def _find_or_create_page(ctx, a):
+def _find_or_create_page(ctx: Ctx, a: list[Value]) -> Value:
     """A locked, referenced page-cache page at pgoff; a new one (zeroed: a hole page) if none."""
     p = a[1]
     ctx.touch("w", "pcache")
@@ -102,14 +107,14 @@ def _find_or_create_page(ctx, a):
     return obj("page", pid)
 
 
-def dax_entry_lock(ctx):
+def dax_entry_lock(ctx: Ctx) -> str:
     # one entry per pgoff; the faulting thread's pgoff (sim_fault's second argument)
     p = ctx.th.frames[0].locals[1] if type(ctx.th.frames[0].locals[1]) is int else 0
     return "dax-entry#%d" % p
 
 
 @primitive("grab_mapping_entry")
-def _grab_mapping_entry(ctx, a):
+def _grab_mapping_entry(ctx: Ctx, a: list[Value]) -> Value:
     """Look the DAX entry up and lock it, waiting while another thread holds it."""
     name = dax_entry_lock(ctx)
     mutex_acquire(ctx, name, "grab_mapping_entry")
@@ -118,7 +123,7 @@ def _grab_mapping_entry(ctx, a):
 
 
 @primitive("dax_unlock_entry")
-def _dax_unlock_entry(ctx, a):
+def _dax_unlock_entry(ctx: Ctx, a: list[Value]) -> Value:
     name = a[1].ident if is_obj(a[1], "entry") else dax_entry_lock(ctx)
     mutex_release(ctx, name, "dax_unlock_entry")
     ctx.event("dax_unlock_entry() -> %s unlocked" % name)
@@ -126,7 +131,7 @@ def _dax_unlock_entry(ctx, a):
 
 
 @primitive("dax_insert_entry", visible=False)
-def _dax_insert_entry(ctx, a):
+def _dax_insert_entry(ctx: Ctx, a: list[Value]) -> Value:
     return a[3]
 
 

@@ -2,17 +2,22 @@
 calls, zapping (unmap_mapping_range and friends) and the pure pte_* helpers."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .. import world as W
 from ..interp import read_place, write_place
 from ..invariants import I2, I3
-from ..values import PTE_NONE, UNINIT, UNKNOWN, Loc, is_obj, is_pte, is_ptr, is_rec, obj, pte, rec_get
+from ..values import Loc, PTE_NONE, Pte, UNINIT, UNKNOWN, Value, is_obj, is_pte, is_ptr, is_rec, obj, pte, rec_get
 from .registry import Blocked, primitive
 from .common import EBUSY, PAGE_SHIFT, PS, lock_id, mem, page_arg, place_of, read_pte, set_mem, where, write_pte
 from .locks import mutex_acquire, mutex_release
 from .memory import put_ref
 
+if TYPE_CHECKING:
+    from ..interp import Ctx
 
-def addr_to(ctx, addr):
+
+def addr_to(ctx: Ctx, addr: Value) -> Loc | None:
     if type(addr) is not int:
         return None
     span = ctx.prog.cfg["npg"] * PS
@@ -20,7 +25,7 @@ def addr_to(ctx, addr):
 
 
 @primitive("pte_offset_map_lock")
-def _pte_offset_map_lock(ctx, a):
+def _pte_offset_map_lock(ctx: Ctx, a: list[Value]) -> Value:
     mutex_acquire(ctx, "ptl", "pte_offset_map_lock")
     if is_ptr(a[3]):
         write_place(ctx, place_of(a[3]), obj("lock", "ptl"))
@@ -30,7 +35,7 @@ def _pte_offset_map_lock(ctx, a):
 
 
 @primitive("pte_unmap_unlock")
-def _pte_unmap_unlock(ctx, a):
+def _pte_unmap_unlock(ctx: Ctx, a: list[Value]) -> Value:
     name = lock_id(ctx, a[1], "pte_unmap_unlock")
     if name is not None:
         mutex_release(ctx, name, "pte_unmap_unlock")
@@ -39,22 +44,22 @@ def _pte_unmap_unlock(ctx, a):
 
 
 @primitive("pte_lockptr", visible=False)
-def _pte_lockptr(ctx, a):
+def _pte_lockptr(ctx: Ctx, a: list[Value]) -> Value:
     return obj("lock", "ptl")
 
 
 @primitive("pte_offset_map", visible=False)
-def _pte_offset_map(ctx, a):
+def _pte_offset_map(ctx: Ctx, a: list[Value]) -> Value:
     return obj("pteptr", addr_to(ctx, a[1]))
 
 
-def _need_ptl(ctx, fname):
+def _need_ptl(ctx: Ctx, fname: str) -> None:
     if ("ptl", "X") not in ctx.th.held:
         ctx.violate(I2, "%s() without the PTE lock at %s" % (fname, where(ctx)))
 
 
 @primitive("do_set_pte")
-def _do_set_pte(ctx, a):
+def _do_set_pte(ctx: Ctx, a: list[Value]) -> Value:
     if is_ptr(a[0]):          # 6.1: do_set_pte(vmf, page, addr)
         vmf = read_place(ctx, place_of(a[0]))
         page_v, loc_v = a[1], rec_get(vmf, "pte")
@@ -78,7 +83,7 @@ def _do_set_pte(ctx, a):
 
 
 @primitive("set_pte_at")
-def _set_pte_at(ctx, a):
+def _set_pte_at(ctx: Ctx, a: list[Value]) -> Value:
     _need_ptl(ctx, "set_pte_at")
     loc = a[2].ident if is_obj(a[2], "pteptr") else None
     if loc is not None and is_pte(a[3]):
@@ -88,7 +93,7 @@ def _set_pte_at(ctx, a):
 
 
 @primitive("ptep_set_access_flags")
-def _ptep_set_access_flags(ctx, a):
+def _ptep_set_access_flags(ctx: Ctx, a: list[Value]) -> Value:
     _need_ptl(ctx, "ptep_set_access_flags")
     loc = a[2].ident if is_obj(a[2], "pteptr") else None
     if loc is not None and is_pte(a[3]):
@@ -96,17 +101,18 @@ def _ptep_set_access_flags(ctx, a):
     return 1
 
 
-def loc_name(ctx, loc):
+def loc_name(ctx: Ctx, loc: Loc) -> str:
     return "%s:%d" % (ctx.prog.cfg["vmas"][loc.vma][0], loc.pgoff)
 
 
-def show_pte(v):
+def show_pte(v: Pte) -> str:
     if v.kind == "none":
         return "none"
     return "%s(%s,%s)" % (v.kind.upper(), v.target, "rw" if v.write else "ro")
 
 
-def insert_pte(ctx, vma, addr, v, fname):
+def insert_pte(ctx: Ctx, vma: Value, addr: Value, v: Pte, fname: str) -> int:
+    """Install v where no PTE is (else -EBUSY), waiting for a PTE lock another thread holds."""
     if W.lock_state(ctx.w, "ptl") not in (None, ctx.tid):
         raise Blocked()
     loc = ctx.prog.model.vma_loc(vma, addr)
@@ -120,7 +126,7 @@ def insert_pte(ctx, vma, addr, v, fname):
 
 
 @primitive("vm_insert_mixed", "vm_insert_pfn")
-def _vm_insert_mixed(ctx, a):
+def _vm_insert_mixed(ctx: Ctx, a: list[Value]) -> Value:
     if not is_obj(a[2], "pfn"):
         ctx.violate(I3, "vm_insert_mixed() with pfn %s at %s" % ("UNINIT" if a[2] == UNINIT else a[2], where(ctx)))
     b = a[2].ident
@@ -129,7 +135,7 @@ def _vm_insert_mixed(ctx, a):
 
 
 @primitive("vm_insert_page")
-def _vm_insert_page(ctx, a):
+def _vm_insert_page(ctx: Ctx, a: list[Value]) -> Value:
     pid = page_arg(ctx, a[2], "vm_insert_page")
     kind = mem(ctx, pid).kind
     r = insert_pte(ctx, a[0], a[1], pte("zero" if kind == "zero" else "page", pid, False), "vm_insert_page")
@@ -138,7 +144,7 @@ def _vm_insert_page(ctx, a):
     return r
 
 
-def _vmf_insert(ctx, a, write):
+def _vmf_insert(ctx: Ctx, a: list[Value], write: bool) -> Value:
     vma, addr, pfn = a[0], a[1], a[2]
     if is_obj(pfn, "zero_pfn"):
         v = pte("zero", 0, False)
@@ -153,21 +159,23 @@ def _vmf_insert(ctx, a, write):
 
 
 @primitive("vmf_insert_mixed")
-def _vmf_insert_mixed(ctx, a):
+def _vmf_insert_mixed(ctx: Ctx, a: list[Value]) -> Value:
     return _vmf_insert(ctx, a, False)
 
 
 @primitive("vmf_insert_mixed_mkwrite")
-def _vmf_insert_mixed_mkwrite(ctx, a):
+def _vmf_insert_mixed_mkwrite(ctx: Ctx, a: list[Value]) -> Value:
     return _vmf_insert(ctx, a, True)
 
 
 @primitive("my_zero_pfn", inline=True)
-def _my_zero_pfn(ctx, a, line):
+def _my_zero_pfn(ctx: Ctx, a: list[Value], line: int) -> Value:
     return obj("zero_pfn", 0)
 
 
-def zap(ctx, vi, first, last, even_cows, why):
+def zap(ctx: Ctx, vi: int, first: int, last: Value, even_cows: bool, why: str) -> None:
+    """Clear the PTEs of vma vi from pgoff first to last (private COW pages only with
+    even_cows), dropping the page references they held."""
     if W.lock_state(ctx.w, "ptl") not in (None, ctx.tid):
         raise Blocked()
     npg = ctx.prog.cfg["npg"]
@@ -186,7 +194,7 @@ def zap(ctx, vi, first, last, even_cows, why):
 
 
 @primitive("zap_page_range_single")
-def _zap_page_range_single(ctx, a):
+def _zap_page_range_single(ctx: Ctx, a: list[Value]) -> Value:
     vma, addr, size, det = a[0], a[1], a[2], a[3]
     vi, p = ctx.prog.model.vma_loc(vma, addr)
     n = (size >> PAGE_SHIFT) if type(size) is int else ctx.prog.cfg["npg"]
@@ -201,7 +209,7 @@ def _zap_page_range_single(ctx, a):
 
 
 @primitive("unmap_mapping_range_tree", prefer_tree=True)
-def _unmap_mapping_range_tree(ctx, a):
+def _unmap_mapping_range_tree(ctx: Ctx, a: list[Value]) -> Value:
     if len(a) >= 4:        # 6.1: (root, first, last, details)
         first, last, det = a[1], a[2], a[3]
     else:
@@ -219,18 +227,18 @@ def _unmap_mapping_range_tree(ctx, a):
 
 
 @primitive("vma_interval_tree_iter_first", visible=False)
-def _vit_first(ctx, a):
+def _vit_first(ctx: Ctx, a: list[Value]) -> Value:
     return obj("vma", 0)
 
 
 @primitive("vma_interval_tree_iter_next", visible=False)
-def _vit_next(ctx, a):
+def _vit_next(ctx: Ctx, a: list[Value]) -> Value:
     vi = a[0].ident if is_obj(a[0], "vma") else 99
     return obj("vma", vi + 1) if vi + 1 < len(ctx.prog.cfg["vmas"]) else 0
 
 
 @primitive("__xip_unmap")
-def _xip_unmap(ctx, a):
+def _xip_unmap(ctx: Ctx, a: list[Value]) -> Value:
     st = W.lock_state(ctx.w, "i_mmap")
     if st is not None and (st.writer != -1 or st.queued):
         raise Blocked()
@@ -245,7 +253,7 @@ def _xip_unmap(ctx, a):
 
 
 @primitive("pte_none", inline=True)
-def _pte_none(ctx, a, line):
+def _pte_none(ctx: Ctx, a: list[Value], line: int) -> Value:
     v = a[0]
     if v == UNINIT:
         ctx.violate(I3, "pte_none() of an uninitialised pte at line %d" % line)
@@ -253,17 +261,17 @@ def _pte_none(ctx, a, line):
 
 
 @primitive("pte_present", inline=True)
-def _pte_present(ctx, a, line):
+def _pte_present(ctx: Ctx, a: list[Value], line: int) -> Value:
     return int(is_pte(a[0]) and a[0] != PTE_NONE)
 
 
 @primitive("pte_write", inline=True)
-def _pte_write(ctx, a, line):
+def _pte_write(ctx: Ctx, a: list[Value], line: int) -> Value:
     return a[0].write if is_pte(a[0]) else UNKNOWN
 
 
 @primitive("pte_same", inline=True)
-def _pte_same(ctx, a, line):
+def _pte_same(ctx: Ctx, a: list[Value], line: int) -> Value:
     if UNINIT in a:
         ctx.violate(I3, "pte_same() on an uninitialised pte at line %d" % line)
     if not (is_pte(a[0]) and is_pte(a[1])):
@@ -272,17 +280,17 @@ def _pte_same(ctx, a, line):
 
 
 @primitive("pte_mkwrite", inline=True)
-def _pte_mkwrite(ctx, a, line):
+def _pte_mkwrite(ctx: Ctx, a: list[Value], line: int) -> Value:
     return pte(a[0].kind, a[0].target, True) if is_pte(a[0]) else a[0]
 
 
 @primitive("pte_mkdirty", "pte_mkyoung", "pte_mkold", "pte_mkclean", inline=True)
-def _pte_same_value(ctx, a, line):
+def _pte_same_value(ctx: Ctx, a: list[Value], line: int) -> Value:
     return a[0]
 
 
 @primitive("mk_pte", inline=True)
-def _mk_pte(ctx, a, line):
+def _mk_pte(ctx: Ctx, a: list[Value], line: int) -> Value:
     pid = page_arg(ctx, a[0], "mk_pte")
     if pid is None:
         return UNKNOWN
@@ -291,7 +299,7 @@ def _mk_pte(ctx, a, line):
 
 
 @primitive("vm_normal_page", inline=True)
-def _vm_normal_page(ctx, a, line):
+def _vm_normal_page(ctx: Ctx, a: list[Value], line: int) -> Value:
     v = a[2]
     if is_pte(v) and v.kind in ("page", "anon"):
         return obj("page", v.target)
