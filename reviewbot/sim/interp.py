@@ -9,8 +9,8 @@ from .invariants import I3, I7
 if TYPE_CHECKING:
     from .program import Program
 
-from .values import (UNINIT, UNKNOWN, Rec, Value, is_obj, is_ptr, is_rec, obj, ptr, rec, rec_get, rec_set,
-                     show)
+from .values import (UNINIT, UNKNOWN, Rec, Value, is_obj, is_ptr, is_rec, obj, plain_text, ptr, rec, rec_get,
+                     rec_set, show)
 
 
 class Violation(Exception):
@@ -32,16 +32,15 @@ BACK_EDGE_BOUND = 6
 MAX_DEPTH = 24
 
 
+@plain_text
 class CallTag(NamedTuple):
     """Why a frame is watched on return: the vm_operations member it was called through
     ("" for a plain call), and the locks its thread held on entry."""
     member: str
     held: tuple
 
-    def __repr__(self) -> str:
-        return tuple.__repr__(self)
 
-
+@plain_text
 class FrameState(NamedTuple):
     """A frame between steps (Frame.freeze): hashable, part of the explorer's state."""
     fn: str            # the function's name
@@ -51,10 +50,8 @@ class FrameState(NamedTuple):
     backs: int         # back edges taken (the loop bound)
     tag: CallTag | None
 
-    def __repr__(self) -> str:
-        return tuple.__repr__(self)
 
-
+@plain_text
 class ThreadState(NamedTuple):
     """A thread between steps (Thread.freeze)."""
     name: str
@@ -63,9 +60,6 @@ class ThreadState(NamedTuple):
     done: bool
     phase: int         # progress inside a primitive that returned STAY
     ret: int
-
-    def __repr__(self) -> str:
-        return tuple.__repr__(self)
 
 
 # tuple.__new__ builds the NamedTuples above without their Python-level __new__: a thread is

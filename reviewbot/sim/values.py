@@ -2,16 +2,27 @@
 markers, model objects, pointers into a thread's frames, records and PTE values."""
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 # Each kind of value is a NamedTuple whose first field is a one-letter tag, so that values
 # compare, sort and hash exactly as the plain tuples they replace (the explorer's visited
-# set and the traces are unchanged), and print as those tuples do (__repr__).
+# set and the traces are unchanged), and print as those tuples do (plain_text).
+
+_T = TypeVar("_T")
+
+
+def plain_text(cls: _T) -> _T:
+    """Print a NamedTuple's instances as the plain tuples they stand for: traces quote
+    some values, in words that must not change."""
+    cls.__repr__ = tuple.__repr__  # type: ignore[attr-defined]
+    return cls
+
 
 UNINIT = ("U",)      # never written: reading it where it matters is I3
 UNKNOWN = ("?",)     # result of a call nothing models: branches on it go both ways
 
 
+@plain_text
 class Obj(NamedTuple):
     """A model object: ("O", kind, ident), e.g. a page (ident: its index in the page array),
     a lock (its name), a vma (its index), a function (its name)."""
@@ -19,20 +30,16 @@ class Obj(NamedTuple):
     kind: str
     ident: Any
 
-    def __repr__(self) -> str:
-        return tuple.__repr__(self)
 
-
+@plain_text
 class Ptr(NamedTuple):
     """A pointer to a place: base ("slot", depth, slot) or ("obj", object), then a field path."""
     tag: str
     base: tuple
     path: tuple
 
-    def __repr__(self) -> str:
-        return tuple.__repr__(self)
 
-
+@plain_text
 class Rec(NamedTuple):
     """A struct value: fields is a sorted tuple of (name, value); a missing field reads as 0
     when zero_default (the struct was zero-initialised), else as UNINIT."""
@@ -40,10 +47,8 @@ class Rec(NamedTuple):
     zero_default: bool
     fields: tuple
 
-    def __repr__(self) -> str:
-        return tuple.__repr__(self)
 
-
+@plain_text
 class Pte(NamedTuple):
     """A page-table entry: kind "none", "pfn" (target: a block), "page", "anon" or "zero"
     (target: a page index); write 1 for a writable mapping."""
@@ -52,17 +57,12 @@ class Pte(NamedTuple):
     target: Any
     write: int
 
-    def __repr__(self) -> str:
-        return tuple.__repr__(self)
 
-
+@plain_text
 class Loc(NamedTuple):
     """Where a PTE is: the vma's index and the page offset in it."""
     vma: int
     pgoff: int
-
-    def __repr__(self) -> str:
-        return tuple.__repr__(self)
 
 
 # tuple.__new__ builds a NamedTuple without the Python-level __new__ the class would run:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from .values import PTE_NONE, Pte
+from .values import PTE_NONE, Pte, plain_text
 
 
+@plain_text
 class FileData(NamedTuple):
     """The contents a block or page holds: the file's data of pgoff, written in generation gen.
     (Other contents are the strings "ZERO", "POISON" (a freed block's) and "UNINIT".)"""
@@ -14,18 +15,14 @@ class FileData(NamedTuple):
     pgoff: int
     gen: int
 
-    def __repr__(self) -> str:
-        return tuple.__repr__(self)
 
-
+@plain_text
 class Block(NamedTuple):
     owned: int      # 1 while the file owns it, 0 once freed
     data: Any       # FileData | "POISON"
 
-    def __repr__(self) -> str:
-        return tuple.__repr__(self)
 
-
+@plain_text
 class Page(NamedTuple):
     """An entry of the page array; page#0 is the XIP sparse zero page."""
     kind: str       # "anon", "file" or "zero"
@@ -35,10 +32,8 @@ class Page(NamedTuple):
     live: int       # 0 once freed
     charged: int    # memcg: 0 none, 1 tried, 2 committed
 
-    def __repr__(self) -> str:
-        return tuple.__repr__(self)
 
-
+@plain_text
 class RwState(NamedTuple):
     """A rw-semaphore that is held or queued on: writer tid (-1 none), reader tids, and the
     queue of writer tids waiting (writer-preferring)."""
@@ -46,13 +41,11 @@ class RwState(NamedTuple):
     readers: tuple
     queued: tuple
 
-    def __repr__(self) -> str:
-        return tuple.__repr__(self)
-
 
 RW_FREE = RwState(-1, (), ())
 
 
+@plain_text
 class WorldState(NamedTuple):
     isize: int             # in pages
     fmap: tuple            # pgoff -> block index, -1 for a hole

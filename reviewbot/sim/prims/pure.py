@@ -69,7 +69,8 @@ def _max(ctx: Ctx, a: list[Value], line: int) -> Value:
     return max(x, y) if type(x) is int and type(y) is int else UNKNOWN
 
 
-@primitive("VM_BUG_ON_PAGE", "VM_BUG_ON", "BUG_ON", "WARN_ON", "WARN_ON_ONCE", "VM_WARN_ON_ONCE", "VM_BUG_ON_VMA", inline=True)
+@primitive("VM_BUG_ON_PAGE", "VM_BUG_ON", "BUG_ON", "WARN_ON", "WARN_ON_ONCE", "VM_WARN_ON_ONCE", "VM_BUG_ON_VMA",
+           inline=True)
 def _bug_on(ctx: Ctx, a: list[Value], line: int) -> Value:
     c = a[0]
     if c == UNINIT:
