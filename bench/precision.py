@@ -18,18 +18,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reviewbot.cli import build_parser  # noqa: E402
 from reviewbot.findings import failing  # noqa: E402
-from reviewbot.review import build_report  # noqa: E402
+from reviewbot.review import ReviewRequest, review as run_review  # noqa: E402
 
 CORPUS = ROOT / "corpus" / "precision"
 
 
 def review(patch: Path, tree: Path | None = None):
-    where = ["--tree", str(tree)] if tree else ["--no-tree"]
-    args = build_parser().parse_args(["review", "--mbox", str(patch), *where, "--no-simulate"])
+    req = ReviewRequest(mbox=str(patch), tree=str(tree) if tree else None, no_tree=tree is None,
+                        simulate=False)
     t0 = time.perf_counter()
-    report = build_report(args)
+    report = run_review(req)
     return report, time.perf_counter() - t0
 
 

@@ -10,7 +10,7 @@ from reviewbot.errors import ReviewbotError
 
 # (name, module with add_arguments(parser) and run(args) -> int, one-line help)
 SUBCOMMANDS = [
-    ("review", "reviewbot.review", "review a patch series by message-id, lore URL or mbox"),
+    ("review", "reviewbot.review_cmd", "review a patch series by message-id, lore URL or mbox"),
     ("rules", "reviewbot.rules_cmd", "list the installed rules with their documentation"),
     ("simulate", "reviewbot.sim.command", "run the fault path of a tree on the XIP/DAX model"),
     ("checklist", "reviewbot.deliver.checklist_cmd", "write a reviewer checklist for a series"),
@@ -43,7 +43,9 @@ class HelpFormatter(argparse.HelpFormatter):
         return "\n\n".join(out)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or with `only` just that subcommand's (importing one stage's
+    module, not all seven, keeps a review's start-up short)."""
     parser = argparse.ArgumentParser(
         prog="reviewbot",
         description="Review Linux kernel mailing-list patches: fetch a thread with b4, apply "
@@ -52,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"reviewbot {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, modname, helptext in SUBCOMMANDS:
+        if only and name != only:
+            continue
         try:
             module = importlib.import_module(modname)
         except ModuleNotFoundError as exc:
@@ -66,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    args_in = sys.argv[1:] if argv is None else argv
+    first = args_in[0] if args_in else ""
+    parser = build_parser(first if first in {n for n, _m, _h in SUBCOMMANDS} else None)
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)

@@ -37,8 +37,17 @@ class Hunk:
                 f"+{self.target_start},{self.target_length} @@ {self.section}").rstrip()
 
     @property
-    def first_line(self) -> int:
-        return self.added[0][0] if self.added else max(self.target_start, 1)
+    def text(self) -> list[str]:
+        """The hunk's lines as the mail has them: ' ', '+' or '-' then the line."""
+        return [k + t for k, t in self.lines]
+
+    def index_of_line(self, line: int) -> int | None:
+        """Which of the hunk's lines is line `line` of the patched file (None: not shown)."""
+        return next((i for i, n in enumerate(self.numbers) if n == line), None)
+
+    def covers(self, line: int) -> bool:
+        nums = [n for n in self.numbers if n is not None]
+        return bool(nums) and nums[0] <= line <= nums[-1]
 
 
 @dataclass
@@ -60,6 +69,12 @@ class FileDiff:
 class PatchDiff:
     patch: Patch
     files: list[FileDiff]
+    # the diff as the mail has it, for quoting: `files` is re-read from the tree when the
+    # patch went on by 3-way, fuzz or in part
+    mail_files: list[FileDiff] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.mail_files = self.mail_files or list(self.files)
 
     @property
     def paths(self) -> list[str]:

@@ -2,7 +2,7 @@
 each runs on the base and on the patched tree, and a finding the base also has is pre-existing."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Iterable, Protocol
@@ -16,7 +16,28 @@ from reviewbot.tree import TreeView
 GROUP = "reviewbot.rules"
 
 
+@dataclass(frozen=True)
+class ChecklistItem:
+    """One check a rule adds to the reviewer checklist for a finding of its own. Items of the
+    checklist and of rules that share a `topic` (e.g. ("member", struct, name) or ("flag",
+    name), the checklist's own kinds) are one item: the rule's, with its evidence."""
+    text: str
+    evidence: tuple[str, ...] = ()
+    topic: tuple | None = None
+
+
+@dataclass(frozen=True)
+class SimulationRequest:
+    """What a finding asks of the fault-path simulator: the series' verdict on the path
+    through `function`; with `must_reach`, "not reached" unless a scenario enters it."""
+    function: str
+    must_reach: bool = False
+
+
 class Rule(Protocol):
+    """A rule owns its analysis and what is said about its findings. Only `check` is
+    required; a rule that lacks one of the others gets the default below (the engine's
+    `questions`, `checklist_items`, `simulation_request` and `anchors` functions apply it)."""
     id: str
     severity: str
     summary: str
@@ -25,6 +46,59 @@ class Rule(Protocol):
 
     # Optional: `grep_words(ctx) -> Iterable[str]`, the words the rule will `grep_word` in the
     # tree for this patch; the engine finds them all in one pass before any rule runs.
+
+    def questions(self, finding: Finding) -> list[str]:
+        """Questions for the patch's author, for a reply to the list; never verdicts."""
+        return []
+
+    def checklist_items(self, finding: Finding) -> list["ChecklistItem | str"]:
+        """Checks this finding adds to the reviewer checklist (beside the finding itself)."""
+        return []
+
+    def simulation_request(self, finding: Finding) -> SimulationRequest | None:
+        """Whether this finding quotes the simulator's verdict, and on which function."""
+        return None
+
+    def anchors(self, finding: Finding) -> list[tuple[str, int]]:
+        """Other (file, line) places of the diff a reply may quote above this finding."""
+        return []
+
+
+def _hook(finding: Finding, name: str):
+    rule = rule_for(finding.rule)
+    own = getattr(rule, name, None) if rule is not None else None
+    return own if own is not None else (lambda f: getattr(Rule, name)(None, f))
+
+
+def questions(finding: Finding) -> list[str]:
+    return list(_hook(finding, "questions")(finding))
+
+
+def checklist_items(finding: Finding) -> list[ChecklistItem]:
+    return [ChecklistItem(i) if isinstance(i, str) else i
+            for i in _hook(finding, "checklist_items")(finding)]
+
+
+def simulation_request(finding: Finding) -> SimulationRequest | None:
+    return _hook(finding, "simulation_request")(finding)
+
+
+def anchors(finding: Finding) -> list[tuple[str, int]]:
+    return list(_hook(finding, "anchors")(finding))
+
+
+# rule instances by id, loaded once a process: rules keep no state of their own (a review's
+# lives in Context.shared), and a renderer asks about every finding
+_loaded: dict[str, Rule | None] = {}
+
+
+def rule_for(rule_id: str) -> Rule | None:
+    """The installed rule with this id (loaded once), or None: a finding read back from JSON
+    may name a rule this installation lacks, and then gets the defaults."""
+    if rule_id not in _loaded:
+        eps = sorted(entry_points(group=GROUP, name=rule_id), key=lambda e: e.value)
+        _loaded[rule_id] = _instantiate(eps[0]) if eps else None
+    return _loaded[rule_id]
 
 
 @dataclass
@@ -40,7 +114,7 @@ class Context:
     patched: TreeView | None
     before_patch: TreeView | None = None     # the tree just before / after this one patch:
     after_patch: TreeView | None = None      # hunk line numbers refer to these
-    side: str = "patched"
+    side: str = "patched"                  # set when the Context is made, never changed
     touched: set[tuple[str, str]] = field(default_factory=set)   # (file, function) the series changes
     skipped: list[Skipped] = field(default_factory=list)
     shared: dict = field(default_factory=dict)   # one dict for the whole series: series-wide memo
@@ -59,19 +133,25 @@ def load_rules(only: list[str] | None = None) -> list[Rule]:
     for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
         if only and ep.name not in only:
             continue
-        try:
-            cls = ep.load()
-        except Exception as exc:
-            raise ReviewbotError(f"rule {ep.name}", f"cannot be loaded: {exc}") from None
-        rule = cls()
-        if rule.id != ep.name:
-            raise ReviewbotError(f"rule {ep.name}", f"entry point name differs from id {rule.id}")
+        rule = _loaded.get(ep.name) or _instantiate(ep)
+        _loaded[ep.name] = rule
         rules.append(rule)
     if only:
         missing = sorted(set(only) - {r.id for r in rules})
         if missing:
             raise ReviewbotError(", ".join(missing), "no such rule (see `reviewbot rules`)")
     return rules
+
+
+def _instantiate(ep) -> Rule:
+    try:
+        cls = ep.load()
+    except Exception as exc:
+        raise ReviewbotError(f"rule {ep.name}", f"cannot be loaded: {exc}") from None
+    rule = cls()
+    if rule.id != ep.name:
+        raise ReviewbotError(f"rule {ep.name}", f"entry point name differs from id {rule.id}")
+    return rule
 
 
 def rule_doc(rule: Rule) -> str:
@@ -86,14 +166,13 @@ def run_rules(rules: list[Rule], contexts: list[Context]) -> tuple[list[Finding]
     skipped: list[Skipped] = []
     _prefetch(rules, contexts)
     for ctx in contexts:
+        # the same patch seen on the base tree: its own Context, sharing the memo and notes
+        on_base = replace(ctx, side="base")
         for rule in rules:
-            ctx.side = "patched"
             new = list(rule.check(ctx))
             old_ids: set[str] = set()
             if ctx.base is not None and ctx.patched is not None and new:
-                ctx.side = "base"
-                old_ids = {f.identity for f in rule.check(ctx)}
-                ctx.side = "patched"
+                old_ids = {f.identity for f in rule.check(on_base)}
             for f in new:
                 f.introduced = f.identity not in old_ids
                 f.patch_index = ctx.patch.index

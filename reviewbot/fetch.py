@@ -3,27 +3,19 @@ mbox/maildir (`--mbox`, no network then). Returns the messages of the thread, no
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 from email.message import EmailMessage
 from pathlib import Path
 
+from reviewbot.config import b4 as load_b4
 from reviewbot.errors import ReviewbotError
+from reviewbot.mail import mboxrd_entry
 
 MAX_THREAD_BYTES = 64 * 1024 * 1024   # a thread bigger than this is not a review's input
 
 
-def _b4():
-    import b4   # imported late: b4 reads git config at import and logs on its own logger
-    logging.getLogger("b4").setLevel(logging.CRITICAL)
-    if "midmask" not in b4.get_main_config():
-        b4.setup_config(argparse.Namespace(config={}))
-    return b4
-
-
 def normalise_msgid(value: str) -> str:
     """A bare message-id from `<id>`, `id:...` or a lore/public-inbox URL."""
-    b4 = _b4()
+    b4 = load_b4()
     msgid = b4.parse_msgid(value)
     if not msgid or "@" not in msgid or any(c.isspace() for c in msgid):
         raise ReviewbotError(value, "not a message-id or lore URL")
@@ -60,12 +52,11 @@ def _maildir_messages(path: Path) -> list[bytes]:
 
 
 def _read_local(path: Path) -> list[EmailMessage]:
-    b4 = _b4()
+    b4 = load_b4()
     if path.is_dir():
         if not (path / "cur").is_dir() and not (path / "new").is_dir():
             raise ReviewbotError(str(path), "a directory that is not a maildir (no cur/ or new/)")
-        raw = b"".join(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n" + _mboxrd_quote(m)
-                       for m in _maildir_messages(path))
+        raw = b"".join(mboxrd_entry(m) for m in _maildir_messages(path))
     else:
         try:
             raw = path.read_bytes()
@@ -77,44 +68,35 @@ def _read_local(path: Path) -> list[EmailMessage]:
         raise ReviewbotError(str(path), "empty mailbox")
     if not raw.startswith(b"From "):
         # a single message saved as .eml is a one-message mbox
-        raw = b"From mboxrd@z Thu Jan  1 00:00:00 1970\n" + _mboxrd_quote(raw)
+        raw = mboxrd_entry(raw)
     msgs = b4.mailsplit_bytes(raw)
     if not msgs:
         raise ReviewbotError(str(path), "no messages in mailbox")
     return msgs
 
 
-def _mboxrd_quote(raw: bytes) -> bytes:
-    out = []
-    for line in raw.splitlines(keepends=True):
-        if line.lstrip(b">").startswith(b"From "):
-            line = b">" + line
-        out.append(line)
-    body = b"".join(out)
-    return body if body.endswith(b"\n") else body + b"\n"
-
-
-def fetch_thread(target: str | None, mbox: str | None = None, inbox: str | None = None,
-                 offline: bool = False) -> tuple[str | None, list[EmailMessage]]:
+def fetch_thread(target: str | None, mbox: str | None = None, inbox: str | None = None
+                 ) -> tuple[str | None, list[EmailMessage]]:
     """Return (message-id asked for, messages of its thread).
 
     With `mbox`, read that file or maildir and never touch the network; `target` may then be
     None (the whole mailbox is the thread). With `inbox`, fetch from that public-inbox URL;
     otherwise b4's own `b4.midmask` (lore by default) decides.
     """
-    b4 = _b4()
+    b4 = load_b4()
     msgid = normalise_msgid(target) if target else None
     if mbox:
-        b4.can_network = False
-        msgs = _read_local(Path(mbox))
-        if msgid:
-            strict = b4.get_strict_thread(msgs, msgid)
-            if not strict:
-                raise ReviewbotError(msgid, f"message not found in {mbox}")
-            msgs = strict
+        was, b4.can_network = b4.can_network, False   # a local mailbox: b4 stays offline
+        try:
+            msgs = _read_local(Path(mbox))
+            if msgid:
+                strict = b4.get_strict_thread(msgs, msgid)
+                if not strict:
+                    raise ReviewbotError(msgid, f"message not found in {mbox}")
+                msgs = strict
+        finally:
+            b4.can_network = was
         return msgid, msgs
-    if offline:
-        raise ReviewbotError(target or "thread", "no --mbox given and the network is off")
     if not msgid:
         raise ReviewbotError("review", "a message-id, lore URL or --mbox is needed")
     inbox = inbox or (inbox_from_url(target) if target else None)
@@ -147,7 +129,3 @@ def _unreachable(url: str) -> str | None:
         kind = type(exc).__name__
         return f"the archive could not be reached at {url} ({kind})"
     return None
-
-
-def offline_from_env() -> bool:
-    return os.environ.get("REVIEWBOT_OFFLINE", "") not in ("", "0")

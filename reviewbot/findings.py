@@ -24,8 +24,8 @@ def failing(findings: list["Finding"]) -> bool:
     """A warning or an error among them: what makes a run exit 1 (info never does)."""
     return any(f.severity in ("warning", "error") for f in findings)
 SITE_STATUSES = ("set", "implicitly zero", "not set before escape", "producer", "consumer",
-                 "documentation", "name table", "handler return", "lock taken", "lock released",
-                 "consumer return")
+                 "documentation", "name table", "call path", "reader", "handler return",
+                 "lock taken", "lock released", "consumer return")
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class Finding:
     patch_index: int = 0            # n of n/m, set by the engine for ordering; not serialised
     patch_line: int | None = None   # line of the patch mail's body showing `line` (checkpatch #N)
     code: str = ""                  # the line at file:line; '+' first if the patch adds it
+    raised_in: list[dict[str, str]] = field(default_factory=list)   # replies that said it first
 
     def __post_init__(self):
         if self.severity not in SEVERITIES:
@@ -92,6 +93,8 @@ class Finding:
             d["patch_line"] = self.patch_line
         if self.code:
             d["code"] = self.code
+        if self.raised_in:
+            d["raised_in"] = self.raised_in
         return d
 
     @classmethod
@@ -101,7 +104,8 @@ class Finding:
                    introduced=d["introduced"], sites=[Site(**s) for s in d.get("sites", [])],
                    key=d.get("key", ""), details=d.get("details", {}),
                    simulation=d.get("simulation"), fix=d.get("fix"),
-                   patch_line=d.get("patch_line"), code=d.get("code", ""))
+                   patch_line=d.get("patch_line"), code=d.get("code", ""),
+                   raised_in=d.get("raised_in", []))
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,11 @@ class Report:
     applied: str = "none"           # the apply ladder's step: exact|3way|fuzz|partial|none
     already_applied: bool = False   # every hunk of the series reverse-applies to the base
     tree_given: bool = False        # a tree was asked for (not --no-tree)
+    # what the review read, for renderers that quote it; never serialised (None when the
+    # report was read back from JSON)
+    series: Any = field(default=None, repr=False, compare=False)      # series.Series
+    diffs: list = field(default_factory=list, repr=False, compare=False)  # diff.PatchDiff each
+    messages: dict = field(default_factory=dict, repr=False, compare=False)  # msgid -> mail
 
     @property
     def not_applied(self) -> bool:

@@ -1,12 +1,11 @@
 """Reading one patch mail for quoting and triage: safe headers, addresses, subject tags, the
-changelog/diff split, and the hunks (parsed by reviewbot.diff) with their line numbers.
+changelog/diff split, and its diff (parsed by reviewbot.diff: one diff model).
 
 Shared by the renderers and by delivery (so render/ never imports deliver/); knows nothing of C.
 """
 from __future__ import annotations
 
 import email
-import email.policy
 import email.utils
 import re
 from dataclasses import dataclass, field
@@ -14,9 +13,6 @@ from email.message import Message
 
 MAX_BODY = 4 * 1024 * 1024       # bodies beyond this are cut: a huge mail must stay bounded
 _ADDR_RE = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9.-]+$")
-_PATCH_RE = re.compile(r"^\s*(?:re:\s*)*\[([^\]]*\bPATCH\b[^\]]*)\]", re.I)
-_NM_RE = re.compile(r"\b(\d+)\s*/\s*(\d+)\b")
-_REV_RE = re.compile(r"\bv(\d+)\b", re.I)
 
 
 def one_line(value: object) -> str:
@@ -51,36 +47,52 @@ def format_addr(pair: tuple[str, str]) -> str:
     return email.utils.formataddr(pair)
 
 
-def parse_msgid(value: object) -> str:
-    """The bare message-id from a header value or a lore URL fragment ('' if none)."""
-    text = one_line(value)
-    m = re.search(r"<([^<>\s]+)>", text)
-    return m.group(1) if m else text.strip("<> ")
+def header_msgid(msg: Message, name: str = "Message-ID") -> str:
+    """The bare message-id in one header of `msg`, as b4 reads it (liblore's get_clean_msgid:
+    from the raw value, so `(` or `"` inside an id survive); '' if none."""
+    import b4
+    try:
+        return one_line(b4.LoreMessage.get_clean_msgid(msg, name) or "")
+    except Exception:                   # a header the parser chokes on: no id
+        return ""
 
 
 def msgid_list(value: object) -> list[str]:
     return re.findall(r"<([^<>\s]+)>", one_line(value))
 
 
-def subject_tags(subject: str) -> tuple[bool, int, int, int]:
-    """(is a patch, n, m, revision) from a subject such as '[PATCH v2 3/7] mm: ...'."""
-    m = _PATCH_RE.match(subject or "")
-    if not m or re.match(r"^\s*re:", subject, re.I):
+def subject_tags(subject: str, rfc: bool = False) -> tuple[bool, int, int, int]:
+    """(is a patch, n, m, revision) from a subject such as '[PATCH v2 3/7] mm: ...', as b4's
+    LoreSubject reads it; a reply is not a patch. With `rfc`, '[RFC n/m]' (no PATCH word)
+    is one too. A subject not starting with '[' has no tags: that is decided without b4,
+    as the bot's triage reads every message (bench/mail_parsing.py)."""
+    if not one_line(subject).startswith("["):
         return False, 0, 0, 1
-    tag = m.group(1)
-    nm = _NM_RE.search(tag)
-    rev = _REV_RE.search(tag)
-    n, total = (int(nm.group(1)), int(nm.group(2))) if nm else (1, 1)
-    return True, n, total, int(rev.group(1)) if rev else 1
+    import b4
+    s = b4.LoreSubject(subject)
+    if s.reply or not (s.patch or (rfc and s.rfc and not s.counters_inferred)):
+        return False, 0, 0, 1
+    return True, s.counter, s.expected, s.revision
 
 
 def subject_name(subject: str) -> str:
-    """The subject without its [PATCH ...] prefix: what stays the same across revisions."""
-    return re.sub(r"^\s*\[[^\]]*\]\s*", "", one_line(subject)).strip()
+    """The subject without its [PATCH ...] prefixes (b4's LoreSubject.subject): what stays the
+    same across revisions."""
+    import b4
+    return one_line(b4.LoreSubject(one_line(subject)).subject)
 
 
-def message_from_bytes(raw: bytes) -> Message:
-    return email.message_from_bytes(raw[:MAX_BODY + 65536], policy=email.policy.compat32)
+MBOXRD_FROM = b"From mboxrd@z Thu Jan  1 00:00:00 1970\n"
+
+
+def mboxrd_entry(raw: bytes) -> bytes:
+    """One message as an mboxrd entry: the From_ line, then the message with every line that
+    reads `From ` after any number of `>` given one more `>`, ending in a newline."""
+    out = [MBOXRD_FROM]
+    for line in raw.splitlines(keepends=True):
+        out.append(b">" + line if line.lstrip(b">").startswith(b"From ") else line)
+    body = b"".join(out)
+    return body if body.endswith(b"\n") else body + b"\n"
 
 
 def body_text(msg: Message) -> str:
@@ -103,29 +115,9 @@ def body_text(msg: Message) -> str:
 
 
 @dataclass
-class Hunk:
-    """One @@ hunk: the file header lines above it and its lines with new-file numbers."""
-    file: str
-    file_header: list[str]
-    head: str
-    lines: list[str]
-    new_numbers: list[int | None]     # new-file line of each line; None for '-' lines
-    context: str = ""                 # the text after the second @@ (enclosing function)
-    order: int = 0
-
-    def index_of_line(self, line: int) -> int | None:
-        for i, n in enumerate(self.new_numbers):
-            if n == line:
-                return i
-        return None
-
-    def covers(self, line: int) -> bool:
-        nums = [n for n in self.new_numbers if n is not None]
-        return bool(nums) and nums[0] <= line <= nums[-1]
-
-
-@dataclass
 class PatchMail:
+    """One mail as a reply quotes and addresses it: safe headers, the changelog, and its diff
+    (reviewbot.diff's FileDiff and Hunk: the one diff model)."""
     msgid: str
     subject: str
     author: tuple[str, str]
@@ -135,20 +127,24 @@ class PatchMail:
     references: list[str]
     in_reply_to: str
     list_id: str
-    changelog: str
-    diff: str
-    hunks: list[Hunk] = field(default_factory=list)
+    changelog: str = ""
+    diff: list = field(default_factory=list)       # reviewbot.diff.FileDiff each
 
     @property
     def recipients(self) -> list[tuple[str, str]]:
         return parse_addresses(*(format_addr(a) for a in self.to + self.cc))
 
+    @property
+    def hunks(self) -> list:
+        return [h for f in self.diff for h in f.hunks]
+
     def files(self) -> list[str]:
-        return sorted({h.file for h in self.hunks})
+        return sorted({f.path for f in self.diff if f.hunks})
 
 
-def parse_patch_mail(msg: Message) -> PatchMail:
-    """Split a patch mail into its parts; never raises on odd input, fields are just empty."""
+def mail_headers(msg: Message, changelog: str = "", diff: list | None = None) -> PatchMail:
+    """A mail's headers made safe; the changelog and parsed diff come from the caller (the
+    review's series and diffs), so the body is not read again."""
     def hdr(name: str) -> str:
         try:
             return one_line(msg.get(name, ""))
@@ -156,15 +152,19 @@ def parse_patch_mail(msg: Message) -> PatchMail:
             return ""
 
     authors = parse_addresses(hdr("From"))
-    body = body_text(msg)
-    changelog, diff = split_body(body)
-    refs = msgid_list(hdr("References"))
-    irt = parse_msgid(hdr("In-Reply-To")) if hdr("In-Reply-To") else ""
-    return PatchMail(msgid=parse_msgid(hdr("Message-ID")), subject=hdr("Subject"),
+    return PatchMail(msgid=header_msgid(msg), subject=hdr("Subject"),
                      author=authors[0] if authors else ("", ""), date=hdr("Date"),
                      to=parse_addresses(hdr("To")), cc=parse_addresses(hdr("Cc")),
-                     references=refs, in_reply_to=irt, list_id=hdr("List-Id"),
-                     changelog=changelog, diff=diff, hunks=parse_hunks(diff))
+                     references=msgid_list(hdr("References")),
+                     in_reply_to=header_msgid(msg, "In-Reply-To"),
+                     list_id=hdr("List-Id"), changelog=changelog, diff=diff or [])
+
+
+def parse_patch_mail(msg: Message) -> PatchMail:
+    """A mail nobody has parsed yet (b4-check's stdin, a report read back from JSON): its
+    headers, and its body split and its diff parsed; never raises on odd input."""
+    changelog, diff = split_body(body_text(msg))
+    return mail_headers(msg, changelog, parse_diff(diff))
 
 
 def split_body(body: str) -> tuple[str, str]:
@@ -183,18 +183,33 @@ def split_body(body: str) -> tuple[str, str]:
     return "\n".join(lines[:cut]).strip("\n"), "\n".join(diff_lines).rstrip("\n") + "\n"
 
 
-def parse_hunks(diff: str) -> list[Hunk]:
-    """The quotable hunks of a diff; an unreadable diff quotes nothing."""
+def parse_diff(diff: str) -> list:
+    """The diff's files (reviewbot.diff.FileDiff); an unreadable diff quotes nothing."""
     from reviewbot.diff import parse_diff_text
     from reviewbot.errors import ReviewbotError
     try:
-        files = parse_diff_text(diff, "diff") if diff.strip() else []
+        return parse_diff_text(diff, "diff") if diff.strip() else []
     except ReviewbotError:
         return []
-    hunks: list[Hunk] = []
-    for f in files:
-        for h in f.hunks:
-            hunks.append(Hunk(file=f.path, file_header=f.header, head=h.header,
-                              lines=[k + t for k, t in h.lines], new_numbers=list(h.numbers),
-                              context=h.section.strip(), order=len(hunks)))
-    return hunks
+
+
+def report_mails(report, mails: dict | None = None) -> dict[str, PatchMail]:
+    """The mails of a review (`report.messages` unless given) as PatchMails: headers from each
+    mail; the changelog and the diff from the review's own series and diffs, not read again.
+    Only a mail the review did not parse (a report read back from JSON) is parsed here."""
+    mails = report.messages if mails is None else mails
+    diffs = {d.patch.msgid: d for d in report.diffs}
+    series = report.series
+    covers = {series.cover.msgid: series.cover} if series is not None and series.cover else {}
+    out: dict[str, PatchMail] = {}
+    for mid, m in mails.items():
+        if isinstance(m, PatchMail):
+            out[mid] = m
+        elif mid in diffs:
+            d = diffs[mid]
+            out[mid] = mail_headers(m, d.patch.changelog.strip("\n"), d.mail_files)
+        elif mid in covers:
+            out[mid] = mail_headers(m, covers[mid].changelog.strip("\n"))
+        else:
+            out[mid] = parse_patch_mail(m)
+    return out

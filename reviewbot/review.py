@@ -1,143 +1,90 @@
-"""`reviewbot review`: fetch a series, apply it to a tree in a throw-away index, run the rules and
-the simulator, and print the findings (text, terse, JSON or SARIF).
-
-Exit status: 0 none or only info, 1 warnings or errors (0 with --exit-zero), 2 error, 3 no
-warning or error but the series was applied to no tree (it did not apply, the tree already has
-it, or no tree was found), so the whole-tree checks did not run on the patched tree.
-
-Options may also come from git config: reviewbot.tree, reviewbot.base, reviewbot.inbox,
-reviewbot.format, reviewbot.rules, reviewbot.trace.
-
-As b4's check command (`b4 am --check`, `b4 prep --check`):
-  git config b4.am-perpatch-check-cmd "reviewbot review --mbox - --format terse"
-  git config b4.prep-perpatch-check-cmd "reviewbot review --mbox - --format terse"
-"""
+"""The review pipeline for one series: fetch the thread, assemble the series, parse each diff,
+apply it to a tree in a throw-away index, run the rules and the simulator, and return the
+Report (with what it read). It renders nothing: the formats and commands do."""
 from __future__ import annotations
 
 import re
 import sys
 import tempfile
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
-from reviewbot import config, progress
+from reviewbot import discussion, progress
 from reviewbot.diff import PatchDiff, map_functions, parse_patch
 from reviewbot.diff import _function_from_hunk_text as function_from_hunk_text
 from reviewbot.engine import Context, load_rules, run_rules
 from reviewbot.errors import ReviewbotError
 from reviewbot.evidence import locate
 from reviewbot.fetch import fetch_thread
-from reviewbot.findings import EXIT_FINDINGS, PatchInfo, Report, Skipped
+from reviewbot.findings import PatchInfo, Report, Skipped
 from reviewbot.series import Series, parse_series
 from reviewbot.tree import Repo, TreeView, worst_step
 
-GIT_KEYS = {"tree": "tree", "base": "base", "inbox": "inbox", "format": "format",
-            "rules": "rules", "trace": "trace"}
-FORMATS = ("text", "terse", "json", "sarif")
+
+@dataclass
+class ReviewRequest:
+    """One review, as the command line, the bot and the tests ask for it."""
+    msgid: str | None = None            # message-id or lore URL of any message of the series
+    mbox: str | None = None             # a local mbox or maildir; "-": one mail or mbox on stdin
+    messages: list[EmailMessage] | None = None   # the thread already in hand (the bot)
+    inbox: str | None = None            # public-inbox to fetch from (default: b4.midmask)
+    bundled: str | None = None          # a corpus thread, against the bundled tree
+    revision: int | None = None         # default: the newest in the thread
+    tree: str | None = None             # default: the current checkout, if it is one
+    base: str | None = None             # when the series has no base-commit the tree knows
+    no_tree: bool = False               # diff-only mode
+    rules: list[str] | None = None      # default: every installed rule
+    simulate: bool = True
+    allow_incomplete: bool = True       # review the patches present of an incomplete series
+    where: str = ""                     # what errors call the input (default: from the above)
 
 
-def add_arguments(p) -> None:
-    p.add_argument("msgid", nargs="?", help="message-id or lore URL of any message of the series")
-    src = p.add_argument_group("where the thread comes from")
-    src.add_argument("--mbox", metavar="PATH", help="read the thread from a local mbox file or "
-                     "maildir, or '-' for one message or mbox on stdin (no network)")
-    src.add_argument("--inbox", metavar="URL", help="public-inbox to fetch from, e.g. "
-                     "https://lore.kernel.org/linux-mm/ (default: b4.midmask, i.e. lore)")
-    src.add_argument("--bundled", nargs="?", const="cow", metavar="NAME",
-                     help="review a bundled corpus series (default 'cow') against the bundled "
-                          "tree, offline")
-    src.add_argument("--revision", type=int, metavar="N", help="review revision vN (default: "
-                     "the newest in the thread)")
-    tree = p.add_argument_group("the tree the series is applied to")
-    tree.add_argument("--tree", metavar="DIR", help="kernel git tree (default: the current "
-                      "checkout; none: diff-only mode). It is never modified.")
-    tree.add_argument("--base", metavar="REV", help="base when the series has no base-commit "
-                      "the tree knows (default: HEAD)")
-    tree.add_argument("--no-tree", action="store_true", help="diff-only mode even inside a tree")
-    out = p.add_argument_group("what runs and what is printed")
-    out.add_argument("--rules", metavar="ID,...", help="run only these rules")
-    out.add_argument("--no-simulate", action="store_true", help="do not run the simulator")
-    out.add_argument("--format", choices=FORMATS, default=None,
-                     help="output format (default text); terse: one line a finding, "
-                          "FILE:LINE: SEVERITY:RULE: message, like checkpatch --terse")
-    out.add_argument("--trace", choices=("terse", "full"), default=None,
-                     help="counterexample traces in text output: the steps that matter "
-                          "(default) or every step")
-    out.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are "
-                     "findings (they are still printed); errors still exit 2")
-
-
-def run(args) -> int:
-    report = build_report(args)
-    fmt = args.format or "text"
-    if fmt == "json":
-        sys.stdout.write(report.to_json())
-    elif fmt == "sarif":
-        from reviewbot.render.sarif import render_sarif
-        sys.stdout.write(render_sarif(report))
-    elif fmt == "terse":
-        from reviewbot.render.text import render_terse
-        sys.stdout.write(render_terse(report))
-    else:
-        from reviewbot.render.text import render_text
-        sys.stdout.write(render_text(report, trace=args.trace or "terse"))
-    status = report.exit_status()
-    return 0 if status == EXIT_FINDINGS and args.exit_zero else status
-
-
-def build_report(args) -> Report:
-    """The whole pipeline for one command line: fetch, series, diff, tree, analysis."""
-    return review_with_mail(args)[0]
-
-
-def review_with_mail(args) -> tuple[Report, dict[str, EmailMessage]]:
-    """build_report, plus the fetched messages by message-id, for renderers that quote them."""
-    config.apply_git_config(args, GIT_KEYS, cwd=args.tree or None)
-    if getattr(args, "format", None) and args.format not in FORMATS:
-        raise ReviewbotError("--format", f"invalid value {args.format!r}")
+def review(req: ReviewRequest) -> Report:
+    """The whole pipeline for one series: fetch, series, diff, tree, analysis. The Report
+    carries the messages, the series and the diffs it read."""
     with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
-        mbox, tree_dir = args.mbox, args.tree
-        from_stdin = mbox == "-"
+        mbox, tree_dir = req.mbox, req.tree
+        from_stdin = mbox == "-" and req.messages is None
         if from_stdin:     # b4's check commands pipe one patch mail at a time
             mbox = str(Path(tmp) / "stdin.mbox")
             data = sys.stdin.buffer.read()
             if not data.strip():
                 raise ReviewbotError("stdin", "no message given (--mbox -)")
             Path(mbox).write_bytes(data)
-        if args.bundled:
+        if req.bundled:
             from reviewbot import corpus
             names = corpus.list_threads()
-            if args.bundled not in names:
-                raise ReviewbotError(args.bundled, "no such bundled thread (have: "
+            if req.bundled not in names:
+                raise ReviewbotError(req.bundled, "no such bundled thread (have: "
                                      + ", ".join(names) + ")")
-            mbox = str(corpus.thread_path(args.bundled))
+            mbox = str(corpus.thread_path(req.bundled))
             tree_dir = tree_dir or str(Path(tmp) / "tree")
             if not Path(tree_dir).exists():
                 corpus.build_tree_repo(Path(tree_dir))
-        target = args.msgid
-        _msgid, messages = fetch_thread(target, mbox=mbox, inbox=args.inbox)
-        where = target or ("stdin" if from_stdin else mbox) or "thread"
-        series = parse_series(messages, revision=args.revision, where=where,
-                              allow_incomplete=True)
+        if req.messages is not None:
+            messages = list(req.messages)
+        else:
+            _msgid, messages = fetch_thread(req.msgid, mbox=mbox, inbox=req.inbox)
+        where = req.where or req.msgid or ("stdin" if from_stdin else mbox) or "thread"
+        series = parse_series(messages, revision=req.revision, where=where,
+                              allow_incomplete=req.allow_incomplete)
         repo = None
-        if not args.no_tree:
-            if tree_dir:
-                repo = Repo(tree_dir)
-            else:
-                repo = _cwd_repo()
-        rules = load_rules(args.rules.split(",") if args.rules else None)
-        report = review_series(series, repo, base_rev=args.base, rules=rules,
-                               simulate=not args.no_simulate)
-        if repo is None and not args.no_tree:
+        if not req.no_tree:
+            repo = Repo(tree_dir) if tree_dir else _cwd_repo()
+        rules = load_rules(req.rules)
+        report = review_series(series, repo, base_rev=req.base, rules=rules,
+                               simulate=req.simulate)
+        discussion.annotate(report.findings, messages, _patch_ids(series))
+        if repo is None and not req.no_tree:
             report.skipped.append(Skipped("tree", "no kernel tree: the current directory is not "
                                           "a git checkout and no --tree was given"))
             report.tree_given = True     # a tree was wanted and none was found: not a pass
-        mails: dict[str, EmailMessage] = {}
         for m in messages:
             mid = str(m.get("Message-ID", "")).strip().strip("<>")
             if mid:
-                mails.setdefault(mid, m)
-        return report.sorted(), mails
+                report.messages.setdefault(mid, m)
+        return report.sorted()
 
 
 def _cwd_repo() -> Repo | None:
@@ -147,13 +94,8 @@ def _cwd_repo() -> Repo | None:
         return None
 
 
-def review_messages(messages: list[EmailMessage], tree: str | Path | None, base: str | None = None,
-                    revision: int | None = None, simulate: bool = True,
-                    allow_incomplete: bool = False) -> Report:
-    """For callers that already hold the mail (the bot): the same review as the CLI's."""
-    series = parse_series(messages, revision=revision, allow_incomplete=allow_incomplete)
-    repo = Repo(tree) if tree else None
-    return review_series(series, repo, base_rev=base, rules=load_rules(), simulate=simulate)
+def _patch_ids(series: Series) -> set[str]:
+    return {p.msgid for p in series.patches + ([series.cover] if series.cover else [])}
 
 
 def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules,
@@ -271,7 +213,7 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
                   revision=series.revision, patches=infos, base=base,
                   mode="tree" if repo is not None else "diff-only", findings=findings,
                   skipped=skipped, applied=applied, already_applied=already,
-                  tree_given=tree_given).sorted()
+                  tree_given=tree_given, series=series, diffs=diffs).sorted()
 
 
 def commits_of(repo: Repo, base: str, patches, diffs, depth: int = 200) -> list[str]:

@@ -1,21 +1,14 @@
 """The simulator in a review: run every scenario that reaches a function the series changes
 (whatever the rules found), measure which changed fault-path lines ran, and hand each violation
-to the fault-sim rule; other findings on the fault path refer to that violation."""
+to the rule that reports violations; a finding whose rule asks for the simulation
+(engine.Rule.simulation_request) quotes the verdict, or refers to the violation on its path."""
 from __future__ import annotations
 
+from reviewbot import engine
 from reviewbot.findings import Finding, Skipped
-from reviewbot.sim.series import REVIEW_STATES, SeriesSimulation, Violation, run_series  # noqa: F401
+from reviewbot.sim.series import SeriesSimulation, Violation, run_series
 
-FAULT_PATH_STRUCTS = {"vm_fault"}
-SHARED_KEY = "fault-sim"
-FIX_RULE = "fault-sim"
-
-
-def wants_simulation(f: Finding) -> bool:
-    """Findings about the fault path that quote the simulator's verdict."""
-    if f.rule == "field-init":
-        return f.details.get("struct") in FAULT_PATH_STRUCTS and f.severity != "info"
-    return f.rule == "fault-contract" and f.key.endswith(":change")
+SHARED_KEY = "simulation"
 
 
 def changed_lines(base, patched, paths) -> dict:
@@ -56,30 +49,35 @@ def base_violations(ctx) -> list[Violation]:
     return ctx.shared[key]
 
 
-def _reference(v: Violation, patch: str) -> dict:
-    from reviewbot.findings import Finding as F
-    ident = F(rule=FIX_RULE, severity="error", patch=patch, file=v.file, line=v.line,
-              function=v.function, message="", key=v.key).identity
-    return {"rule": FIX_RULE, "file": v.file, "line": v.line, "function": v.function,
-            "identity": ident}
+def _reference(v: Violation, reported: dict[str, Finding]) -> dict | None:
+    """Where the violation is reported: the finding a rule made of it (the one whose key is
+    the violation's), or None when no rule that reports violations ran."""
+    f = reported.get(v.key)
+    if f is None:
+        return None
+    return {"rule": f.rule, "file": v.file, "line": v.line, "function": v.function,
+            "identity": f.identity}
 
 
-def _for_finding(f: Finding, sim: SeriesSimulation, owner: str) -> dict:
+def _for_finding(req: engine.SimulationRequest, sim: SeriesSimulation,
+                 reported: dict[str, Finding]) -> dict:
     """What a rule finding says of the simulation: a reference to the violation on its path
-    (the trace stays with the fault-sim finding), "not reached" when no run entered its
-    function, else the series verdict the coverage supports."""
+    (the trace stays with the finding that reports it), "not reached" when the request needs
+    a run through its function and none entered it, else the verdict the coverage supports."""
     base = {"states": sim.states, "scenarios": [r["scenario"] for r in sim.runs],
             "runs": [{k: r.get(k) for k in ("scenario", "verdict", "states", "handler", "handler_source")}
                      for r in sim.runs]}
-    if f.rule == "field-init" and f.function and f.function not in sim.functions:
+    if req.must_reach and req.function and req.function not in sim.functions:
         return dict(base, verdict="not reached",
                     reason=f"no execution of scenarios {', '.join(base['scenarios'])} enters "
-                           f"{f.function}()")
+                           f"{req.function}()")
     if sim.violations:
-        on_path = [v for v in sim.violations if f.function in v.functions]
+        on_path = [v for v in sim.violations if req.function in v.functions]
         v = (on_path or sim.violations)[0]
-        return dict(base, verdict="violated", invariant=v.invariant, message=v.message,
-                    scenario=v.scenario, see=_reference(v, owner))
+        out = dict(base, verdict="violated", invariant=v.invariant, message=v.message,
+                   scenario=v.scenario)
+        see = _reference(v, reported)
+        return dict(out, see=see) if see else out
     out = dict(base, verdict=sim.verdict)
     if sim.reason:
         out["reason"] = sim.reason
@@ -124,7 +122,10 @@ def attach_simulation(findings: list[Finding], tree, ctx=None) -> list[Skipped]:
     """Give each fault-path finding the series' verdict (or a reference to the violation on its
     path), and re-check a suggested fix on the scenarios that entered the finding's function.
     A simulation that proves less than "holds" is also said once in the report's skipped list."""
-    targets = [f for f in findings if wants_simulation(f)]
+    requests = {id(f): engine.simulation_request(f) for f in findings}
+    targets = [f for f in findings if requests[id(f)] is not None]
+    # a finding that already carries a simulation was made from a violation by its rule
+    reported = {f.key: f for f in findings if f.simulation is not None}
     if ctx is None or tree is None:
         for f in targets:
             f.simulation = {"verdict": "not simulated", "reason": "no patched tree"}
@@ -136,18 +137,17 @@ def attach_simulation(findings: list[Finding], tree, ctx=None) -> list[Skipped]:
         quiet = sim.reason.startswith("the series changes no function")
         return [] if quiet and not targets else [Skipped("simulation", sim.reason)]
     for f in targets:
-        owner = next((violation_owner(sim, v, ctx.diffs) for v in sim.violations
-                      if f.function in v.functions), ctx.diffs[-1].patch.msgid)
-        f.simulation = _for_finding(f, sim, owner)
+        req = requests[id(f)]
+        f.simulation = _for_finding(req, sim, reported)
         if f.fix and f.simulation["verdict"] in ("violated", "holds", "incomplete"):
-            f.simulation["with_fix"] = _check_fix(f, tree, sim)
+            f.simulation["with_fix"] = _check_fix(f, req.function, tree, sim)
     if sim.verdict == "incomplete":
         return [Skipped("simulation", f"incomplete, not holds ({sim.states} states in "
                                       f"{len(sim.runs)} scenarios): {sim.reason}")]
     return []
 
 
-def _check_fix(f: Finding, tree, sim: SeriesSimulation) -> dict:
+def _check_fix(f: Finding, function: str, tree, sim: SeriesSimulation) -> dict:
     orig = tree.read(f.file)
     if orig is None:
         return {"verdict": "not simulated", "reason": f"{f.file} is not in the tree"}
@@ -155,9 +155,9 @@ def _check_fix(f: Finding, tree, sim: SeriesSimulation) -> dict:
         fixed = apply_one_file_diff(orig, f.fix)
     except Exception as exc:
         return {"verdict": "not simulated", "reason": f"fix does not apply: {exc}"}
-    names = {n for n, d in sim.results.items() if f.function in d.get("functions", [])}
+    names = {n for n, d in sim.results.items() if function in d.get("functions", [])}
     if not names:
-        return {"verdict": "not reached", "reason": f"no scenario enters {f.function}()"}
+        return {"verdict": "not reached", "reason": f"no scenario enters {function}()"}
     res = run_series(lambda p: fixed if p == f.file else tree.read(p), None,
                      only=lambda n, _f: n in names)
     out = {"verdict": res.verdict, "states": res.states}

@@ -102,20 +102,41 @@ def bit_definitions(src: bytes) -> dict[str, tuple[str, int, int]]:
 
 def flag_roles(src: bytes, path: str, flag: str) -> list[tuple[int, str, str]]:
     """(line, function, status) for every use of `flag` in one C file, status one of
-    'definition', 'name table', 'consumer', 'producer'."""
-    out = [(ln, fn, status_of(role)) for _f, fn, role, ln in bit_uses(src, flag)]
-    for node in cindex.walk(cparse.parse(src).root_node):
-        if node.type in ("preproc_def", "preproc_function_def"):
-            name, val = node.child_by_field_name("name"), node.child_by_field_name("value")
-            if name is not None and text(name) == flag:
-                out.append((line_of(node), "", "definition"))
-            elif val is not None and re.search(r"\b" + flag + r"\b", text(val)):
-                role = "name table" if '"' in text(val) else "definition"
-                out += [(line_of(val) + i, "", role) for i, ln in
-                        enumerate(text(val).splitlines()) if re.search(r"\b" + flag + r"\b", ln)]
-        elif node.type == "enumerator" and text(node.child_by_field_name("name")) == flag:
-            out.append((line_of(node), "", "definition"))
-    return sorted(set(out))
+    'definition', 'name table', 'consumer', 'producer'. Only the places where the word occurs
+    are looked at: the syntax tree is entered at each occurrence, never walked whole."""
+    root = cparse.parse(src).root_node
+    word = re.compile(rb"(?<![A-Za-z0-9_])" + re.escape(flag.encode()) + rb"(?![A-Za-z0-9_])")
+    out: set[tuple[int, str, str]] = set()
+    macros = {}
+    for m in word.finditer(src):
+        node = root.named_descendant_for_byte_range(m.start(), m.end())
+        if node is None:
+            continue
+        anc, p = None, node.parent if node.type == "identifier" else node
+        while p is not None:
+            if p.type in ("preproc_def", "preproc_function_def", "enumerator"):
+                anc = p
+                break
+            p = p.parent
+        if anc is None:
+            if node.type == "identifier" and node.start_byte == m.start() and \
+                    node.end_byte == m.end():
+                out.add((line_of(node), cindex.enclosing_function(node),
+                         status_of(bit_role(node))))
+        elif anc.type == "enumerator":
+            if text(anc.child_by_field_name("name")) == flag:
+                out.add((line_of(anc), "", "definition"))
+        else:
+            macros[anc.start_byte] = anc
+    for node in macros.values():
+        name, val = node.child_by_field_name("name"), node.child_by_field_name("value")
+        if name is not None and text(name) == flag:
+            out.add((line_of(node), "", "definition"))
+        elif val is not None and re.search(r"\b" + flag + r"\b", text(val)):
+            role = "name table" if '"' in text(val) else "definition"
+            out.update((line_of(val) + i, "", role) for i, ln in
+                       enumerate(text(val).splitlines()) if re.search(r"\b" + flag + r"\b", ln))
+    return sorted(out)
 
 
 def _fn_name(fn: str) -> str:
@@ -390,53 +411,6 @@ class FaultContract:
                         details={"flag": flag, "table": NAME_TABLE, "new_bit": True}))
         return sites, consumers, peers
 
-    def questions(self, f: Finding) -> list[str]:
-        """What a reply asks the author about one finding of this rule."""
-        flag = f.details.get("flag", "the bit")
-        if ":peer:" in f.key:
-            via = " <- ".join(f.details.get("path", []))
-            what = "handle the new" if f.details.get("new_bit") else "still be right about"
-            return [f"Does {f.function}() in {f.file} need to {what} {flag}, which reaches it "
-                    f"via {via}?"]
-        if ":name-table:" in f.key:
-            return [f"Should {f.details.get('table', NAME_TABLE)} in {f.file} name {flag}, "
-                    "so that traces print it?"]
-        qs = []
-        for c in f.details.get("consumers", []):
-            if c.get("handles") is False and not c.get("touched"):
-                qs.append(f"Does {c['function']}() in {c['file']} (via "
-                          f"{' <- '.join(c['path'][:-1])}) handle the new meaning of {flag}? "
-                          f"It {c['how']}.")
-        for s in f.sites:
-            if s.status in ("consumer", "name table") and not s.touched and not s.detail:
-                qs.append(f"Does {s.function + '()' if s.function else s.file} in {s.file} "
-                          f"still handle {flag} correctly with the new meaning?")
-            elif s.status == "documentation" and not s.touched:
-                qs.append(f"Does {s.file} need an update to describe the new contract?")
-        docs = f.details.get("documents") or []
-        if not qs and docs:
-            qs.append(f"Should {docs[0]} or the comments on struct vm_fault describe the new "
-                      f"meaning of {flag}?")
-        return list(dict.fromkeys(qs))[:6] or [
-            f"Does every caller that tests {flag} cope with the new meaning, including the "
-            "arch fault handlers and gup?"]
-
-    def checklist_items(self, f: Finding) -> list[str]:
-        """Checklist lines a reviewer ticks for one finding of this rule."""
-        flag = f.details.get("flag", "the bit")
-        if ":peer:" in f.key:
-            return [f"`{f.function}()` ({f.file}:{f.line}) receives `{flag}` via "
-                    f"{' <- '.join(f.details.get('path', []))}: is it handled there?"]
-        if ":name-table:" in f.key:
-            return [f"`{NAME_TABLE}` ({f.file}:{f.line}) names `{flag}`?"]
-        items = [f"`{c['function']}()` ({c['file']}:{c['line']}, via "
-                 f"{' <- '.join(c['path'][:-1])}): {c['how']}"
-                 for c in f.details.get("consumers", []) if c.get("handles") is False]
-        if f.key.endswith(":documentation"):
-            items.append(f"The locking document or the struct vm_fault comments describe "
-                         f"the new meaning of `{flag}`?")
-        return items or [f"Every producer and consumer of `{flag}` audited?"]
-
     def _diff_sites(self, ctx: Context, flag: str) -> list[Site]:
         """No tree: the uses of the bit in the series' changed code and its context."""
         sites = []
@@ -450,6 +424,64 @@ class FaultContract:
                             sites.append(Site(f.path, post.file_line(ln), _fn_name(fn),
                                               status_of(role), True, role))
         return sorted(set(sites), key=lambda s: (s.file, s.line, s.function, s.status))
+
+    # what is said about a finding: the reply's questions, the checklist's item, the simulator
+    def questions(self, f: Finding) -> list[str]:
+        flag = f.details.get("flag") or "the changed bit"
+        if ":peer:" in f.key:
+            what = "handle the new" if f.details.get("new_bit") else "still be right about"
+            return [f"Does {f.function}() in {f.file} need to {what} {flag}, which reaches it "
+                    f"via {' <- '.join(f.details.get('path', []))}?"]
+        if ":name-table:" in f.key:
+            return [f"Should {f.details.get('table', NAME_TABLE)} in {f.file} name {flag}, "
+                    "so that traces print it?"]
+        qs = []
+        for c in f.details.get("consumers", []):
+            if c.get("handles") is False and not c.get("touched"):
+                qs.append(f"Does {c['function']}() in {c['file']}, which {c['how']} (via "
+                          f"{' <- '.join(c['path'][:-1])}), handle the new meaning of {flag}?")
+        for s in f.sites:
+            if s.touched or s.detail:        # a caller reached through return values: above
+                continue
+            if s.status in ("consumer", "name table"):
+                fn = f"{s.function}()" if s.function else s.file
+                qs.append(f"Does {fn} in {s.file} still handle {flag} correctly with the new "
+                          "meaning?")
+            elif s.status == "documentation":
+                qs.append(f"Does {s.file} need an update to describe the new contract?")
+        docs = f.details.get("documents") or []
+        if not qs and docs:
+            qs.append(f"Should {docs[0]} or the comments on struct vm_fault describe the new "
+                      f"meaning of {flag}?")
+        elif not qs:
+            qs.append(f"Does every caller that tests {flag} cope with the new meaning, "
+                      "including the arch fault handlers and gup?")
+        return list(dict.fromkeys(qs))
+
+    def checklist_items(self, f: Finding) -> list:
+        from reviewbot.engine import ChecklistItem
+        flag = f.details.get("flag")
+        if not flag:
+            return []
+        if ":peer:" in f.key:
+            return [f"`{f.function}()` ({f.file}:{f.line}) receives `{flag}` via "
+                    f"{' <- '.join(f.details.get('path', []))}: is it handled there?"]
+        if ":name-table:" in f.key:
+            return [f"`{NAME_TABLE}` ({f.file}:{f.line}) names `{flag}`?"]
+        untouched = [s for s in f.sites if not s.touched and s.status == "consumer"]
+        return [ChecklistItem(
+            f"`{flag}` is changed or newly relied on: is every producer and consumer of it "
+            "audited (core mm, arch/*/mm/fault.c, gup, filesystems, the "
+            "VM_FAULT_RESULT_TRACE names)?",
+            (f"fault-contract lists {len(f.sites)} sites, {len(untouched)} consumers the "
+             "series does not touch",), topic=("flag", flag))] + [
+            f"`{c['function']}()` ({c['file']}:{c['line']}, via "
+            f"{' <- '.join(c['path'][:-1])}): {c['how']}: does it handle the new meaning?"
+            for c in f.details.get("consumers", []) if c.get("handles") is False]
+
+    def simulation_request(self, f: Finding):
+        from reviewbot.engine import SimulationRequest
+        return SimulationRequest(f.function) if f.key.endswith(":change") else None
 
 
 def _locking_doc(ctx: Context) -> tuple[str | None, str]:

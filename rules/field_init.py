@@ -11,7 +11,11 @@ from reviewbot.cparse import line_of, text
 from reviewbot.diff import UNKNOWN_BLOCK, images, is_c
 from reviewbot.engine import Context
 from reviewbot.findings import Finding, Site
+from reviewbot_rules.field_init_ask import finding_checklist, finding_questions
 from reviewbot_rules.field_init_flow import VALUE_SETTERS, field_status, is_init_helper
+from reviewbot_rules.field_init_reach import file_summary
+from reviewbot_rules.field_init_series import (changed_site_findings, new_read_findings,
+                                               series_changes)
 
 CHECK_TREE = "field-init: construction sites in the whole tree"
 CHECK_STRUCT = "field-init: which struct a member belongs to"
@@ -74,6 +78,34 @@ def _members(ctx: Context) -> list[cindex.Member]:
     if key not in ctx.shared:
         ctx.shared[key] = added_members(ctx)
     return ctx.shared[key]
+
+
+def _changes(ctx: Context):
+    """series_changes, once a patch; nothing without a tree (the walk needs the tree)."""
+    key = ("field-init:changes", ctx.patch.msgid)
+    if key not in ctx.shared:
+        ctx.shared[key] = series_changes(_images(ctx)) if ctx.patched is not None else ([], [])
+    return ctx.shared[key]
+
+
+def _first_hop_words(ctx: Context) -> set[str]:
+    """The names the call-graph walk looks up first, so the engine's one grep finds them: the
+    struct, the calls a changed object escapes into that its own file does not define, and a
+    non-static function that newly reads a member (its callers)."""
+    sites, reads = _changes(ctx)
+    words = {s.struct for s in sites} | {r.struct for r in reads}
+    if not words:
+        return words
+    read = (ctx.after_patch or ctx.patched).read
+    for s in sites:
+        fns = memo.cached(file_summary, read(s.file) or b"", s.file, s.struct)
+        words |= {e[2] for e in fns.get(s.function, {}).get("events", [])
+                  if e[0] == "c" and e[1] == s.var and e[2] not in fns}
+    for r in reads:
+        fns = memo.cached(file_summary, read(r.file) or b"", r.file, r.struct)
+        if not fns.get(r.function, {}).get("static", False):
+            words.add(r.function)
+    return words
 
 
 def _skip_unknown_block(ctx: Context, post) -> None:
@@ -139,7 +171,7 @@ class FieldInit:
     summary = "a new struct member must be set wherever the struct is built"
 
     def grep_words(self, ctx: Context) -> set[str]:
-        return {m.struct for m in _members(ctx)}
+        return {m.struct for m in _members(ctx)} | _first_hop_words(ctx)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         for m in _members(ctx):
@@ -147,6 +179,50 @@ class FieldInit:
                 yield from self._diff_only(ctx, m)
             else:
                 yield from self._whole_tree(ctx, m)
+        if ctx.tree is None:
+            return
+        # on the base the same sites and reads are looked at: a finding it has too (a site
+        # that already missed the member) is pre-existing
+        sites, reads = _changes(ctx)
+        for site in sites:
+            yield from changed_site_findings(self, ctx, site)
+        for read in reads:
+            yield from new_read_findings(self, ctx, read)
+
+    def questions(self, f: Finding) -> list[str]:
+        """What a reply asks the author about one finding."""
+        return finding_questions(f)
+
+    # what is said about a finding: the reply's questions, the checklist's item, the simulator
+    FAULT_PATH_STRUCTS = {"vm_fault"}
+
+    def checklist_items(self, f: Finding) -> list:
+        """What a reviewer's checklist asks about one finding: a changed site or a new read by
+        its own item; a new member by the member's item, which stands for the checklist's own."""
+        if f.details.get("check") in ("changed-site", "new-read"):
+            return finding_checklist(f)
+        from reviewbot.engine import ChecklistItem
+        struct, member = f.details.get("struct"), f.details.get("member")
+        if not struct or not member:
+            return []
+        bad = sum(s.status == "not set before escape" for s in f.sites)
+        return [ChecklistItem(
+            f"New member `{member}` of `struct {struct}`: is it initialised at every site "
+            "that builds the struct (on-stack, brace initialisers, kmalloc vs kzalloc, copies)?",
+            (f"field-init lists {len(f.sites)} construction sites; {bad} not set before "
+             "escape",), topic=("member", struct, member))]
+
+    def simulation_request(self, f: Finding):
+        from reviewbot.engine import SimulationRequest
+        if f.details.get("struct") in self.FAULT_PATH_STRUCTS and f.severity != "info":
+            return SimulationRequest(f.function, must_reach=True)
+        return None
+
+    def anchors(self, f: Finding) -> list[tuple[str, int]]:
+        """The member the patch adds is the cause: a reply may quote it."""
+        if f.details.get("member_file"):
+            return [(f.details["member_file"], f.details.get("member_line", 0))]
+        return []
 
     def _diff_only(self, ctx: Context, m: cindex.Member) -> Iterable[Finding]:
         ctx.skip(CHECK_TREE, f"no kernel tree: struct {m.struct}.{m.name} is not checked "

@@ -53,20 +53,12 @@ def field_status(src: bytes, site: ConstructionSite, member: str,
         if order and member in order and order.index(member) < positional:
             return "set", "positional initializer"
         return "implicitly zero", "brace initializer without it"
-    body = node.parent
-    while body is not None and body.type != "compound_statement":
-        body = body.parent
-    if body is None:
-        return "not set before escape", "no enclosing block"
-    var = site.var
     if site.kind == "allocation":
-        if not var or not var.replace("_", "").isalnum():
+        if not site.var or not site.var.replace("_", "").isalnum():
             return "not set before escape", "allocated object not kept in a local"
-    flow = _Flow(var, member, deref=(site.kind == "allocation"))
-    stmt = node
-    while stmt.parent is not None and stmt.parent != body:
-        stmt = stmt.parent
-    flow.run_block(body, stmt.end_byte)
+    flow = _walk_from(node, site, member, collect=False)
+    if flow is None:
+        return "not set before escape", "no enclosing block"
     if flow.escape is None:
         return ("set", "assigned on every path before the object escapes") if flow.ever_set \
             else ("set", "the object never escapes")
@@ -74,13 +66,57 @@ def field_status(src: bytes, site: ConstructionSite, member: str,
     return "not set before escape", f"{how} at line {line} before .{member} is set"
 
 
+def unset_escapes(src: bytes, site: ConstructionSite, member: str
+                  ) -> list[tuple[int, str, str, int]]:
+    """Every escape of a declared or allocated object met on some path while `member` is
+    still unset: (line, how, callee, argument index); callee is "" unless the object's
+    address (or the pointer) is an argument of a direct call."""
+    node = find_node(src, site.node_id)
+    if node is None or site.kind not in ("declaration", "allocation") or not site.var \
+            or not site.var.replace("_", "").isalnum():
+        return []
+    flow = _walk_from(node, site, member, collect=True)
+    if flow is None:
+        return []
+    out = []
+    for line, how, n in flow.escapes:
+        callee, idx = "", -1
+        args = n.parent
+        if args is not None and args.type == "argument_list" and args.parent is not None:
+            fn = args.parent.child_by_field_name("function")
+            if fn is not None and fn.type == "identifier":
+                callee = text(fn)
+                idx = [c.start_byte for c in args.named_children].index(n.start_byte)
+        out.append((line, how, callee, idx))
+    return out
+
+
+def _walk_from(node, site: ConstructionSite, member: str, collect: bool):
+    """The flow walk over the block declaring the site, from the statement after it (None
+    when the site is in no block)."""
+    body = node.parent
+    while body is not None and body.type != "compound_statement":
+        body = body.parent
+    if body is None:
+        return None
+    flow = _Flow(site.var, member, deref=(site.kind == "allocation"), collect=collect)
+    stmt = node
+    while stmt.parent is not None and stmt.parent != body:
+        stmt = stmt.parent
+    flow.run_block(body, stmt.end_byte)
+    return flow
+
+
 class _Flow:
     """A small path walk over one block: is `var.member` assigned on every path before `var`
     escapes (address taken, copied, passed, returned)? goto targets merge the states."""
 
-    def __init__(self, var: str, member: str, deref: bool):
+    def __init__(self, var: str, member: str, deref: bool, collect: bool = False):
         self.var, self.member, self.deref = var, member, deref
         self.escape: tuple[int, str] | None = None   # the first escape on a path without it
+        # collect: walk on past escapes, keeping every one met while the member is unset
+        self.collect = collect
+        self.escapes: list[tuple[int, str, object]] = []
         self.labels: dict[str, list[bool]] = {}
         self.ever_set = False
 
@@ -215,6 +251,10 @@ class _Flow:
         return state
 
     def _escape(self, node, how: str, state):
+        if self.collect:
+            if not state:
+                self.escapes.append((line_of(node), how, node))
+            return
         if self.escape is None and not state:
             self.escape = (line_of(node), how)
 

@@ -271,6 +271,7 @@ class LockContract:
                                   "path": [f for _p, f in c.extra["visited"]],
                                   "when": _path_of(c)}})
 
+    # what is said about a finding: the reply's questions, the checklist's item
     def questions(self, f: Finding) -> list[str]:
         d = f.details
         h, c = d.get("handler", {}), d.get("consumer", {})
@@ -280,12 +281,12 @@ class LockContract:
                     f"{(h.get('holds') or {}).get('mode')}, and {c.get('function')}() releases "
                     f"it in mode {(c.get('releases') or {}).get('mode')}: which one is right?"]
         if d.get("kind") == "nothing held":
-            return [f"{c.get('function')}() releases {lock} when the handler {c.get('when')}: "
-                    f"which ->{d.get('op')} handler returns holding it? "
-                    f"{h.get('function')}() ({h.get('file')}:{h.get('line')}) does not."]
-        return [f"Who releases {lock} that {h.get('function')}() still holds when it returns "
-                f"{', '.join(h.get('bits') or []) or 'there'} ({h.get('file')}:{h.get('line')})?"
-                f" {c.get('function')}() does not on that path."]
+            return [f"{c.get('function')}() releases {lock} when the handler {c.get('when')}, "
+                    f"but {h.get('function')}() ({h.get('file')}:{h.get('line')}) does not "
+                    f"return holding it: which ->{d.get('op')} handler does?"]
+        return [f"{c.get('function')}() does not release {lock}, which {h.get('function')}() "
+                f"still holds when it returns {', '.join(h.get('bits') or []) or 'there'} "
+                f"({h.get('file')}:{h.get('line')}): who releases it on that path?"]
 
     def checklist_items(self, f: Finding) -> list[str]:
         d = f.details

@@ -418,6 +418,97 @@ struct page {
 #endif
 """
 
+# --- the members a changed site or a new read relies on (issue 8, part 4) -------------------
+# A write fault path that hands its struct vm_fault down by direct calls, and a swap-in helper
+# that builds one with a designated initializer leaving .pgoff zero.
+
+WP_FAULT_C = """\
+#include <linux/mm.h>
+#include <linux/swap.h>
+
+static int wp_page_shared(struct vm_area_struct *vma, struct vm_fault *vmf)
+{
+	struct page *page = vmf->page;
+
+	if (vmf->flags & FAULT_FLAG_MKWRITE)
+		set_page_dirty(page);
+	return VM_FAULT_WRITE;
+}
+
+static int do_wp_fault(struct vm_area_struct *vma, struct vm_fault *vmf)
+{
+	vmf->page = vm_normal_page(vma, (unsigned long)vmf->virtual_address);
+	if (!vmf->page)
+		return VM_FAULT_SIGBUS;
+	return wp_page_shared(vma, vmf);
+}
+
+int do_swap_fault(struct vm_area_struct *vma, struct vm_fault *vmf)
+{
+	struct page *page;
+
+	page = lookup_swap_cache(vmf->entry);
+	if (!page)
+		return VM_FAULT_OOM;
+	vmf->page = page;
+	if (vmf->flags & FAULT_FLAG_WRITE)
+		return do_wp_fault(vma, vmf);
+	return 0;
+}
+
+int handle_wp_fault(struct vm_area_struct *vma, unsigned long address,
+		    unsigned int flags)
+{
+	struct vm_fault vmf = {
+		.virtual_address = (void __user *)(address & PAGE_MASK),
+		.pgoff = linear_page_index(vma, address),
+		.flags = flags,
+	};
+
+	return do_wp_fault(vma, &vmf);
+}
+"""
+
+SWAPIN_C = """\
+#include <linux/mm.h>
+#include <linux/swap.h>
+
+/* bring one swapped-out page of a range back before collapsing it */
+static bool swapin_one(struct vm_area_struct *vma, unsigned long address,
+		       void *entry)
+{
+	struct vm_fault vmf = {
+		.virtual_address = (void __user *)address,
+		.flags = FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_WRITE,
+		.entry = entry,
+	};
+
+	return do_swap_fault(vma, &vmf) == 0;
+}
+"""
+
+WP_INIT = ("\tstruct vm_fault vmf = {\n"
+           "\t\t.virtual_address = (void __user *)(address & PAGE_MASK),\n"
+           "\t\t.pgoff = linear_page_index(vma, address),\n"
+           "\t\t.flags = flags,\n\t};\n")
+WP_BARE = ("\tstruct vm_fault vmf;\n\n"
+           "\tvmf.virtual_address = (void __user *)(address & PAGE_MASK);\n"
+           "\tvmf.pgoff = linear_page_index(vma, address);\n")
+WP_READ = ("\tif (vmf->flags & FAULT_FLAG_MKWRITE)\n",
+           "\tif (vmf->pgoff >= vma_pages(vma))\n\t\treturn VM_FAULT_SIGBUS;\n"
+           "\tif (vmf->flags & FAULT_FLAG_MKWRITE)\n")
+SWAPIN_PGOFF = ("\t\t.virtual_address = (void __user *)address,\n",
+                "\t\t.virtual_address = (void __user *)address,\n"
+                "\t\t.pgoff = linear_page_index(vma, address),\n")
+
+
+def wp_files(wp=None, swapin=None) -> dict:
+    """mm.h unchanged (the tree needs the struct), and the two fault files before/after."""
+    return {"include/linux/mm.h": (MM_H, MM_H),
+            "mm/wp_fault.c": (WP_FAULT_C, wp or WP_FAULT_C),
+            "mm/swapin.c": (SWAPIN_C, swapin or SWAPIN_C)}
+
+
 # --- init helpers: a struct, its constructor, and a member set by a helper ------------------
 
 def _init_files(struct: str, header: str, cfile: str, ctor: str, alloc: str,
@@ -813,4 +904,24 @@ CASES = [
                 "Documentation/filesystems/Locking": (LOCKING, edit(LOCKING,
              "VM_FAULT_LOCKED, or installs", "VM_FAULT_LOCKED, may say VM_FAULT_RETRY, or installs"))},
          expect=[CHANGE("VM_FAULT_RETRY")]),
+    dict(name="changed-site-bare-declaration", kind="related",
+         subject="mm: build the write fault's vm_fault field by field",
+         changelog="Set the members one by one; the initializer hid which ones the path needs.",
+         files=wp_files(wp=edit(WP_FAULT_C, WP_INIT, WP_BARE)),
+         expect_tree=[dict(rule="field-init", severity="warning",
+                           key="vm_fault.flags:mm/wp_fault.c:handle_wp_fault:vmf:changed-site")]),
+    dict(name="changed-site-every-member-set", kind="unrelated",
+         subject="mm: build the write fault's vm_fault field by field",
+         changelog="Set the members one by one.  No functional change.",
+         files=wp_files(wp=edit(WP_FAULT_C, WP_INIT, WP_BARE + "\tvmf.flags = flags;\n"))),
+    dict(name="new-read-left-zero", kind="related",
+         subject="mm: refuse a write fault beyond the end of the mapping",
+         changelog="Check the page offset before dirtying the page.",
+         files=wp_files(wp=edit(WP_FAULT_C, *WP_READ)),
+         expect_tree=[dict(rule="field-init", severity="warning",
+                           key="vm_fault.pgoff:mm/swapin.c:swapin_one:vmf:new-read:wp_page_shared")]),
+    dict(name="new-read-every-site-sets", kind="unrelated",
+         subject="mm: refuse a write fault beyond the end of the mapping",
+         changelog="Check the page offset before dirtying the page; swap-in now passes it.",
+         files=wp_files(wp=edit(WP_FAULT_C, *WP_READ), swapin=edit(SWAPIN_C, *SWAPIN_PGOFF))),
 ]

@@ -20,8 +20,8 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from reviewbot.mail import parse_patch_mail
-    from reviewbot.render.b4check import render_b4check
-    from reviewbot.review import review_messages
+    from reviewbot import formats
+    from reviewbot.review import ReviewRequest, review
     raw = sys.stdin.buffer.read()
     if not raw.strip():
         raise ReviewbotError("stdin", "no message given")
@@ -34,14 +34,15 @@ def run(args) -> int:
         return 0
     tree = args.tree or (_cwd_tree())
     try:
-        report = review_messages([msg], tree=tree, base=args.base,
-                                 simulate=not args.no_simulate, allow_incomplete=True)
+        report = review(ReviewRequest(messages=[msg], tree=tree, no_tree=tree is None,
+                                      base=args.base, simulate=not args.no_simulate))
     except ReviewbotError as e:   # b4 shows a result, not a traceback or an empty column
         sys.stdout.write(_json([{"tool": "reviewbot", "status": "warn",
                                  "summary": f"review failed: {e}", "url": args.url,
                                  "details": ""}]))
         return 0
-    sys.stdout.write(render_b4check(report, pm.msgid, args.url))
+    sys.stdout.write(formats.render("b4-check", report,
+                                    formats.FormatOptions(patch=pm.msgid, url=args.url)))
     return 0
 
 

@@ -9,14 +9,13 @@ import logging
 import os
 import shutil
 import time
-from pathlib import Path
 
 from reviewbot.deliver import smtp as smtpmod
 from reviewbot.deliver.botconfig import BotConfig, ListPolicy
 from reviewbot.deliver.inbox import Inbox, LoopGuard, series_name, triage
 from reviewbot.deliver.outfiles import write_atomic
 from reviewbot.errors import ReviewbotError
-from reviewbot.mail import normalise_addr, parse_addresses, parse_patch_mail
+from reviewbot.mail import mail_headers, normalise_addr, parse_addresses
 from reviewbot.deliver.state import State
 from reviewbot.findings import Report
 from reviewbot.render.reply import (ReplyPolicy, is_addr_spec, render_no_findings,
@@ -27,9 +26,10 @@ BATCH = 500                      # messages per state transaction while followin
 
 
 def default_review(messages, cfg: BotConfig, complete: bool) -> Report:
-    from reviewbot.review import review_messages
-    return review_messages(messages, tree=cfg.tree or None, base=cfg.base or None,
-                           simulate=cfg.simulate, allow_incomplete=not complete)
+    from reviewbot.review import ReviewRequest, review
+    return review(ReviewRequest(messages=messages, tree=cfg.tree or None, no_tree=not cfg.tree,
+                                base=cfg.base or None, simulate=cfg.simulate,
+                                allow_incomplete=not complete))
 
 
 class Bot:
@@ -103,7 +103,7 @@ class Bot:
         inbox.refresh()
         for epoch in sorted(inbox.repos, key=int):
             pending = 0
-            self.state.db.execute("BEGIN IMMEDIATE")
+            self.state.begin()
             try:
                 for nb in inbox.new_blobs(epoch, self.state.cursor(f"{address}:{epoch}")):
                     try:
@@ -115,18 +115,17 @@ class Bot:
                     self.state.set_cursor(f"{address}:{epoch}", nb.commit)
                     pending += 1
                     if pending >= BATCH:
-                        self.state.db.execute("COMMIT")
-                        self.state.db.execute("BEGIN IMMEDIATE")
+                        self.state.batch()
                         pending = 0
                     if limit is not None and stats["messages"] >= limit:
                         break
-                self.state.db.execute("COMMIT")
+                self.state.commit()
             except Exception as e:      # this epoch cannot be read; the others still are
-                self.state.db.execute("ROLLBACK")
+                self.state.rollback()
                 log.error("list %s: epoch %s not read: %s", address, epoch, e)
                 stats["errors"] = stats.get("errors", 0) + 1
             except BaseException:
-                self.state.db.execute("ROLLBACK")
+                self.state.rollback()
                 raise
         return stats
 
@@ -201,7 +200,7 @@ class Bot:
     def _failed(self, key: str, reason: str, stats: dict) -> None:
         """Log it, and retry later: backoff doubling from `retry` up to `retry_max`."""
         with self.state:
-            n = self.state.q("SELECT attempts FROM series WHERE key=?", key).fetchone()[0]
+            n = self.state.attempts(key)
             delay = min(self.cfg.retry * 2 ** n, self.cfg.retry_max)
             self.state.review_failed(key, reason, self.now() + delay)
         log.error("series %s: review failed (attempt %d, retry in %ds): %s", key, n + 1,
@@ -259,8 +258,7 @@ class Bot:
     def _reply(self, key, s, report: Report, mails, policy: ListPolicy, footer) -> None:
         prior = self.state.prior_revision(key)
         before = self.state.findings_of(prior) if prior else {}
-        prior_rev = self.state.q("SELECT revision FROM series WHERE key=?",
-                                 prior).fetchone()[0] if prior else 0
+        prior_rev = self.state.revision(prior) if prior else 0
         to_mail, notes, rows = [], {}, []
         for f in report.findings:
             status = "still present" if f.identity in before else "new"
@@ -323,7 +321,7 @@ class Bot:
     def _posted_to(self, mails) -> set[str]:
         out: set[str] = set()
         for m in mails.values():
-            out |= {normalise_addr(a) for _, a in parse_patch_mail(m).recipients}
+            out |= {normalise_addr(a) for _, a in mail_headers(m).recipients}
         return out
 
     def _allowed(self, mails) -> set[str]:
@@ -332,7 +330,7 @@ class Bot:
         allowed = {normalise_addr(l.address) for l in self.cfg.lists}
         allow = {normalise_addr(a) for a in self.cfg.cc_allow}
         for m in mails.values():
-            pm = parse_patch_mail(m)
+            pm = mail_headers(m)
             if pm.author[1]:
                 allowed.add(normalise_addr(pm.author[1]))
             allowed |= {normalise_addr(a) for _, a in pm.recipients} & allow
@@ -367,17 +365,14 @@ class Bot:
                     continue
                 log.error("reply %s: %s; will retry", msgid, e)
                 with self.state:
-                    self.state.q("UPDATE replies SET status='queued', last_error=?, "
-                                 "attempts=attempts+1 WHERE msgid=?", str(e), msgid)
+                    self.state.set_reply(msgid, "queued", str(e))
                 stats["unsent"] = stats.get("unsent", 0) + len(queued) - i
                 break        # the server is down: keep the rest queued in order
             with self.state:
                 self.state.set_reply(msgid, "sent")
             sent += 1
         with self.state:
-            self.state.q("UPDATE series SET status='done' WHERE status='replying' AND NOT "
-                         "EXISTS (SELECT 1 FROM replies r WHERE r.series=series.key AND "
-                         "r.status IN ('queued','sending'))")
+            self.state.finish_replied()
         stats["sent"] = sent
         return sent
 

@@ -8,21 +8,21 @@ from pathlib import Path
 
 
 def add_arguments(p) -> None:
-    from reviewbot.review import add_arguments as review_arguments
+    from reviewbot.review_cmd import add_arguments as review_arguments
     review_arguments(p)
     p.add_argument("--html", action="store_true", help="write HTML instead of Markdown")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 
 
 def run(args) -> int:
-    from reviewbot.review import review_with_mail
-    from reviewbot.render.checklist import render_checklist
+    from reviewbot import formats
+    from reviewbot.review import review
+    from reviewbot.review_cmd import request
     from reviewbot.deliver.outfiles import check_outfile, write_atomic
     if args.output:
         check_outfile(Path(args.output), "-o")
-    args.format = args.format or "text"
-    report, mails = review_with_mail(args)
-    text = render_checklist(report, mails, html=args.html)
+    report = review(request(args))
+    text = formats.render("checklist-html" if args.html else "checklist-md", report)
     if args.output:
         write_atomic(Path(args.output), text.encode(), "-o")
     else:

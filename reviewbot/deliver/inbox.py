@@ -12,8 +12,8 @@ from typing import Iterator
 
 import git
 
-from reviewbot.mail import (msgid_list, normalise_addr, one_line, parse_addresses,
-                                         parse_msgid, subject_name, subject_tags)
+from reviewbot.mail import (header_msgid, msgid_list, normalise_addr, one_line,
+                            parse_addresses, subject_name, subject_tags)
 
 log = logging.getLogger("reviewbot.inbox")
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
@@ -183,7 +183,7 @@ def triage(raw: bytes, ignore_from: set[str], guard: LoopGuard | None = None) ->
     try:
         end = raw.find(b"\n\n", 0, _HEADER_LIMIT)
         hdr = _parser.parsebytes(raw[:end if end >= 0 else _HEADER_LIMIT])
-        msgid = parse_msgid(hdr.get("Message-ID", ""))
+        msgid = header_msgid(hdr)
         if not msgid or " " in msgid:
             return Triage("malformed", reason="no usable Message-ID")
         senders = parse_addresses(str(hdr.get("From", "")))
@@ -196,7 +196,7 @@ def triage(raw: bytes, ignore_from: set[str], guard: LoopGuard | None = None) ->
         guard = guard or LoopGuard()
         if _is_own(hdr, msgid, sender, guard):
             t.kind, t.reason, t.own = "ignored", "the bot's own mail", True
-            t.parent = parse_msgid(hdr.get("In-Reply-To", ""))
+            t.parent = header_msgid(hdr, "In-Reply-To")
             return t
         if sender in ignore_from:
             t.kind, t.reason = "ignored", "muted sender or a bot"
@@ -205,7 +205,8 @@ def triage(raw: bytes, ignore_from: set[str], guard: LoopGuard | None = None) ->
         if loop:
             t.kind, t.reason = "ignored", loop
             return t
-        is_patch, n, total, rev = _tags(subject)
+        # an RFC series is reviewed like a PATCH one
+        is_patch, n, total, rev = subject_tags(subject, rfc=True)
         if not is_patch:
             return t
         if total > 0 and n > total:
@@ -220,19 +221,6 @@ def triage(raw: bytes, ignore_from: set[str], guard: LoopGuard | None = None) ->
         return t
     except Exception as e:                  # a header the parser chokes on
         return Triage("malformed", reason=f"unparsable headers: {e.__class__.__name__}")
-
-
-_RFC_NM = re.compile(r"^\s*\[(RFC\b[^\]]*?\b(\d+)\s*/\s*(\d+)[^\]]*)\]", re.I)
-
-
-def _tags(subject: str) -> tuple[bool, int, int, int]:
-    """subject_tags, plus '[RFC n/m]' (no PATCH word): an RFC series is reviewed like one."""
-    tags = subject_tags(subject)
-    m = _RFC_NM.match(subject or "")
-    if tags[0] or not m:
-        return tags
-    rev = re.search(r"\bv(\d+)\b", m.group(1), re.I)
-    return True, int(m.group(2)), int(m.group(3)), int(rev.group(1)) if rev else 1
 
 
 def _decode(value) -> str:

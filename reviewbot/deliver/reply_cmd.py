@@ -12,7 +12,7 @@ from reviewbot.errors import ReviewbotError
 
 
 def add_arguments(p) -> None:
-    from reviewbot.review import add_arguments as review_arguments
+    from reviewbot.review_cmd import add_arguments as review_arguments
     review_arguments(p)
     g = p.add_argument_group("replies")
     g.add_argument("--outdir", metavar="DIR", help="write one .eml file per reply into DIR")
@@ -36,10 +36,13 @@ def add_arguments(p) -> None:
 
 
 def _sender(args) -> tuple[str, str]:
+    from reviewbot.config import b4
     from reviewbot.mail import parse_addresses
-    value = args.sender or git_config("reviewbot.from") or git_config("sendemail.from")
+    value = args.sender or git_config("reviewbot.from") or \
+        b4().get_sendemail_config().get("from")
     if not value:
-        name, mail = git_config("user.name"), git_config("user.email")
+        user = b4().get_user_config()        # git's user.name and user.email, as b4 reads them
+        name, mail = user.get("name"), user.get("email")
         value = f"{name or 'reviewbot'} <{mail}>" if mail else ""
     found = parse_addresses(value)
     if not found:
@@ -56,8 +59,9 @@ def _sent_log(args) -> Path:
 
 
 def run(args) -> int:
-    from reviewbot.review import review_with_mail
-    from reviewbot.mail import normalise_addr, parse_addresses, parse_patch_mail
+    from reviewbot.review import review
+    from reviewbot.review_cmd import request
+    from reviewbot.mail import mail_headers, normalise_addr
     from reviewbot.render.reply import ReplyPolicy, render_replies
     from reviewbot.deliver.outfiles import check_outdir, write_atomic
     from reviewbot.deliver.recipients import load_allow_list
@@ -67,12 +71,11 @@ def run(args) -> int:
     allow = load_allow_list(allow_values, "--allow-cc", Path.cwd())
     if args.outdir:
         check_outdir(Path(args.outdir), "--outdir")
-    args.format = args.format or "text"
-    report, mails = review_with_mail(args)
+    report = review(request(args))
     lists = args.lists or [v for v in (git_config("reviewbot.list") or "").split(",") if v]
     posted = set()
-    for m in mails.values():
-        pm = parse_patch_mail(m)
+    for m in report.messages.values():
+        pm = mail_headers(m)
         posted |= {normalise_addr(a) for _, a in pm.recipients}
         posted |= {normalise_addr(l) for l in lists
                    if l.replace("@", ".").lower() in pm.list_id.lower()}
@@ -86,7 +89,7 @@ def run(args) -> int:
                          recipients=args.recipients or git_config("reviewbot.recipients") or "all",
                          reproduce=reproduce, cc_allow=allow)
     findings = [f for f in report.findings if f.introduced or args.preexisting]
-    msgs = render_replies(report, mails, policy, findings=findings)
+    msgs = render_replies(report, policy=policy, findings=findings)
     if not msgs:
         print("reviewbot: no findings to reply about", file=sys.stderr)
         return 0
@@ -98,13 +101,9 @@ def run(args) -> int:
     if args.send:
         _send_all(msgs, sender, _sent_log(args), policy.lists)
     if not args.outdir and not args.send:
-        for m in msgs:
-            raw = m.as_bytes()
-            sys.stdout.buffer.write(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n")
-            for line in raw.split(b"\n"):
-                if line.lstrip(b">").startswith(b"From "):
-                    line = b">" + line
-                sys.stdout.buffer.write(line + b"\n")
+        from reviewbot.mail import mboxrd_entry
+        for m in msgs:      # an mbox: each entry ends with a blank line
+            sys.stdout.buffer.write(mboxrd_entry(m.as_bytes()) + b"\n")
     return 0
 
 

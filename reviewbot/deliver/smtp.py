@@ -57,13 +57,18 @@ class SmtpConfig:
 
 
 def from_git_config(cwd=None) -> SmtpConfig:
-    """sendemail.<key>, then reviewbot.<key> on top (git config precedence as usual)."""
+    """git send-email's settings as b4 reads them (b4.get_sendemail_config: sendemail.*, or
+    sendemail.<identity>.* with sendemail.identity), then reviewbot.<key> on top; sendemail.to
+    and .cc may be given more than once. b4.get_smtp is not used: it connects at once,
+    without a timeout, and hands recipients to a sendmail program unguarded."""
+    from reviewbot.config import b4
+    sendemail = b4().get_sendemail_config()
     found: dict = {}
     for k in KEYS:
-        for section in ("sendemail", "reviewbot"):
-            v = git_config(f"{section}.{k}", cwd)
-            if v is not None:
-                found[k] = v
+        v = git_config(f"reviewbot.{k}", cwd)
+        v = v if v is not None else sendemail.get(k.lower())
+        if v not in (None, ""):
+            found[k] = str(v)
     for k in MULTI:
         found[k] = [a.strip() for v in _git_config_all(f"sendemail.{k}", cwd)
                     for a in v.split(",") if a.strip()]

@@ -99,6 +99,21 @@ class State:
     def __exit__(self, exc_type, *exc):
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
 
+    def begin(self) -> None:
+        """Open a transaction by hand, for a long pass that commits in batches (`batch`)."""
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def batch(self) -> None:
+        """Commit what the open transaction did and open the next one."""
+        self.db.execute("COMMIT")
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.db.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.db.execute("ROLLBACK")
+
     def q(self, sql: str, *args):
         return self.db.execute(sql, args)
 
@@ -142,6 +157,21 @@ class State:
                           float("inf") if due is None else due).fetchall()
         finally:
             self.db.row_factory = None
+
+    def attempts(self, key: str) -> int:
+        """How many reviews of the series failed so far."""
+        row = self.q("SELECT attempts FROM series WHERE key=?", key).fetchone()
+        return row[0] if row else 0
+
+    def revision(self, key: str) -> int:
+        row = self.q("SELECT revision FROM series WHERE key=?", key).fetchone()
+        return row[0] if row else 0
+
+    def finish_replied(self) -> None:
+        """Series whose every reply went out (none queued or sending) are done."""
+        self.q("UPDATE series SET status='done' WHERE status='replying' AND NOT EXISTS "
+               "(SELECT 1 FROM replies r WHERE r.series=series.key AND "
+               "r.status IN ('queued','sending'))")
 
     def review_failed(self, key: str, reason: str, retry_at: float) -> int:
         """Count a failed review and set when to retry it; returns the attempts so far."""

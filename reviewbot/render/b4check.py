@@ -47,3 +47,7 @@ def b4check_entries(report: Report, patch_msgid: str | None = None, url: str = "
 
 def render_b4check(report: Report | None, patch_msgid: str | None = None, url: str = "") -> str:
     return json.dumps(b4check_entries(report, patch_msgid, url) if report else [], indent=2) + "\n"
+
+
+def format_b4check(report: Report, options) -> str:
+    return render_b4check(report, options.patch, options.url)

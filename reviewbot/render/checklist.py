@@ -9,7 +9,8 @@ from email.message import Message
 import jinja2
 from markupsafe import Markup
 
-from reviewbot.mail import PatchMail, parse_patch_mail
+from reviewbot import engine
+from reviewbot.mail import PatchMail, report_mails
 from reviewbot.findings import Finding, Report
 from reviewbot.render.reply import sim_lines
 from reviewbot.render.safe import escape
@@ -33,6 +34,7 @@ class Item:
     evidence: list[str] = field(default_factory=list)
     trace: list[str] = field(default_factory=list)
     finding: Finding | None = None
+    topic: tuple | None = None       # engine.ChecklistItem.topic
 
 
 @dataclass
@@ -72,14 +74,14 @@ def analyse(pm: PatchMail) -> PatchFacts:
     moved: set[str] = set()
     functions = []
     for h in pm.hunks:
-        ctx = h.context
+        ctx = h.section.strip()
         if ctx and re.search(r"\w+\s*\(", ctx) and not ctx.rstrip().endswith(":"):
             name = re.findall(r"(\w+)\s*\(", ctx)[0]
             functions.append(name)
         struct_ctx = re.match(r"(?:struct|union)\s+(\w+)\s*\{", ctx)
-        removed_defs = {m.group(1) for l in h.lines if l.startswith("-")
+        removed_defs = {m.group(1) for l in h.text if l.startswith("-")
                         for m in [FUNC_DEF.match(l)] if m}
-        for line in h.lines:
+        for line in h.text:
             if not line[:1] in "+-" or line.startswith(("+++", "---")):
                 continue
             flags.update(FLAG.findall(line))
@@ -108,7 +110,7 @@ def analyse(pm: PatchMail) -> PatchFacts:
                 if ex:
                     exports.add(f"{ex.group(2)} ({ex.group(1)})")
         # a callback called in a changed hunk is part of what the change relies on
-        cbs.update(c for l in h.lines + [ctx] for c in CALLBACK.findall(l))
+        cbs.update(c for l in h.text + [ctx] for c in CALLBACK.findall(l))
     return PatchFacts(files=pm.files(), functions=list(dict.fromkeys(functions)),
                       structs=structs, flags=sorted(flags), defined_flags=sorted(defined), locks=locks, moved_locks=moved,
                       signatures=sorted(sigs), null_checks=sorted(nulls),
@@ -135,45 +137,51 @@ def finding_item(f: Finding) -> Item:
                 evidence=ev, trace=trace, finding=f)
 
 
+def rule_items(findings: list[Finding]) -> list[Item]:
+    """What the findings' rules add to the checklist (engine.Rule.checklist_items); of items
+    on one topic, the one from the finding with the most sites."""
+    out: list[Item] = []
+    by_topic: dict[tuple, int] = {}
+    for f in findings:
+        for ci in engine.checklist_items(f):
+            item = Item(ci.text, list(ci.evidence), finding=f, topic=ci.topic)
+            if ci.topic is None:
+                out.append(item)
+            elif ci.topic not in by_topic:
+                by_topic[ci.topic] = len(out)
+                out.append(item)
+            elif len(f.sites) > len(out[by_topic[ci.topic]].finding.sites):
+                out[by_topic[ci.topic]] = item
+    return out
+
+
 def generated_items(pm: PatchMail, facts: PatchFacts, findings: list[Finding]) -> list[Item]:
-    """Checks a careful mm reviewer adds for this diff, each tied to what the diff shows."""
+    """Checks a careful mm reviewer adds for this diff, each tied to what the diff shows; where
+    a rule has an item on the same topic (a new member, a fault bit), the rule's stands."""
     items = []
     log = pm.changelog.lower()
     doc_touched = [p for p in facts.files if p.startswith("Documentation/")]
-    by_rule = {f.rule: f for f in findings}
+    ruled = rule_items(findings)
+    topics = {i.topic: i for i in ruled if i.topic is not None}
     for struct, members in sorted(facts.structs.items()):
         for m in members:
-            fi = max((f for f in findings if f.rule == "field-init" and (
-                m in (f.details.get("field"), f.details.get("member")) or m in f.message)),
-                key=lambda f: len(f.sites), default=None)
-            ev = ([f"field-init lists {len(fi.sites)} construction sites; "
-                   f"{sum(s.status == 'not set before escape' for s in fi.sites)} "
-                   "not set before escape"] if fi else
-                  ["no field-init finding for it: check the sites reviewbot could not see"])
-            items.append(Item(f"New member `{m}` of `struct {struct}`: is it initialised at "
-                              "every site that builds the struct (on-stack, brace "
-                              "initialisers, kmalloc vs kzalloc, copies)?", ev))
+            items.append(topics.pop(("member", struct, m), None) or Item(
+                f"New member `{m}` of `struct {struct}`: is it initialised at every site that "
+                "builds the struct (on-stack, brace initialisers, kmalloc vs kzalloc, copies)?",
+                ["no finding for it: check the sites reviewbot could not see"]))
             items.append(Item(f"`struct {struct}` placement of `{m}`: does it open a hole or "
                               "push a hot member onto another cache line (pahole before and "
                               "after)?"))
-    named = {f.details.get("flag", "") for f in findings} | {
-        m for f in findings if f.rule == "fault-contract" for m in FLAG.findall(f.message)}
     # a flag whose definition changed, or that a rule says changes meaning; merely returning
     # an existing bit is not a contract change
-    for flag in sorted(set(facts.defined_flags) | (named - {""})):
-        if not flag.startswith(("VM_FAULT_", "FAULT_FLAG_")):
-            continue
-        fc = max((f for f in findings if f.rule == "fault-contract"
-                  and (flag == f.details.get("flag") or flag in f.message)),
-                 key=lambda f: len(f.sites), default=None)
-        ev = []
-        if fc:
-            untouched = [s for s in fc.sites if not s.touched and s.status == "consumer"]
-            ev.append(f"fault-contract lists {len(fc.sites)} sites, "
-                      f"{len(untouched)} consumers the series does not touch")
-        items.append(Item(f"`{flag}` is changed or newly relied on: is every producer and "
-                          "consumer of it audited (core mm, arch/*/mm/fault.c, gup, "
-                          "filesystems, the VM_FAULT_RESULT_TRACE names)?", ev))
+    ruled_flags = {t[1] for t in topics if t[0] == "flag"}
+    for flag in sorted(set(facts.defined_flags) | ruled_flags):
+        if flag in ruled_flags:
+            items.append(topics.pop(("flag", flag)))
+        elif flag.startswith(("VM_FAULT_", "FAULT_FLAG_")):
+            items.append(Item(f"`{flag}` is changed or newly relied on: is every producer and "
+                              "consumer of it audited (core mm, arch/*/mm/fault.c, gup, "
+                              "filesystems, the VM_FAULT_RESULT_TRACE names)?"))
     for obj, kinds in sorted(facts.locks.items()):
         if obj in facts.moved_locks:
             continue
@@ -203,14 +211,15 @@ def generated_items(pm: PatchMail, facts: PatchFacts, findings: list[Finding]) -
                           "ones under arch/ and in filesystems?"))
     for ex in facts.exports:
         items.append(Item(f"New export {ex}: is the GPL/non-GPL choice deliberate?"))
-    if "fault-contract" not in by_rule and any(f.startswith("VM_FAULT_") for f in facts.flags):
-        items.append(Item("No fault-contract finding: confirm the meaning of the VM_FAULT_* "
-                          "bits above is unchanged."))
+    items += [i for i in ruled if i.topic is None or i.topic in topics]
+    if not ruled_flags and any(f.startswith("VM_FAULT_") for f in facts.flags):
+        items.append(Item("No finding on a VM_FAULT_* bit: confirm the meaning of the "
+                          "VM_FAULT_* bits above is unchanged."))
     return items
 
 
-def build_context(report: Report, mails: dict[str, Message | PatchMail]) -> dict:
-    pms = {k: (v if isinstance(v, PatchMail) else parse_patch_mail(v)) for k, v in mails.items()}
+def build_context(report: Report, mails: dict[str, Message | PatchMail] | None = None) -> dict:
+    pms = report_mails(report, mails)
     patches = []
     report.sorted()
     for p in sorted(report.patches, key=lambda p: p.index):
@@ -284,7 +293,16 @@ _env.filters["md"] = md_text
 _env.filters["md_inline"] = md_inline_html
 
 
-def render_checklist(report: Report, mails: dict[str, Message | PatchMail],
+def render_checklist(report: Report, mails: dict[str, Message | PatchMail] | None = None,
                      html: bool = False) -> str:
+    """The checklist, from the mails the review read (report.messages) unless given."""
     tpl = _env.get_template("checklist.html.j2" if html else "checklist.md.j2")
     return tpl.render(**build_context(report, mails))
+
+
+def format_md(report: Report, _options) -> str:
+    return render_checklist(report)
+
+
+def format_html(report: Report, _options) -> str:
+    return render_checklist(report, html=True)

@@ -1,7 +1,7 @@
 """Replies to the list: one plain-text RFC 5322 message per patch with findings.
 
 Follows the etiquette of kernel review bots (trimmed interleaved quoting, questions, no
-trailers that tools would harvest, a short signed footer); see anchors.md section 7.
+trailers that tools would harvest, a short signed footer).
 """
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ import textwrap
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 
-from reviewbot import __version__
-from reviewbot.mail import (Hunk, PatchMail, format_addr, normalise_addr, one_line,
-                                         parse_addresses, parse_patch_mail)
+from reviewbot import __version__, engine
+from reviewbot.diff import Hunk
+from reviewbot.mail import (PatchMail, format_addr, normalise_addr, one_line,
+                            mail_headers, report_mails)
 from reviewbot.findings import Finding, Report
 from reviewbot.render.trace import trace_lines
 
@@ -117,36 +118,9 @@ def site_phrase(s) -> str:
 
 
 def questions(f: Finding) -> list[str]:
-    """Questions for the author, built from the finding's sites; never verdicts."""
-    field_name = one_line(f.details.get("field") or f.details.get("member") or "the new field")
-    flag = one_line(f.details.get("flag") or f.details.get("bit") or "the changed bit")
-    qs = []
-    for s in f.sites:
-        fn = f"{s.function}()" if s.function else s.file
-        # a field-init finding is about its own site; the others have findings of their own
-        if s.status == "not set before escape" and (s.file, s.function) == (f.file, f.function):
-            qs.append(f"Is {field_name} set in {fn} before the structure is passed on?")
-        elif s.status in ("consumer", "name table") and not s.touched:
-            qs.append(f"Does {fn} in {s.file} still handle {flag} correctly with the "
-                      f"new meaning?")
-        elif s.status == "documentation" and not s.touched:
-            qs.append(f"Does {s.file} need an update to describe the new contract?")
-    if f.details.get("question"):
-        qs.insert(0, one_line(f.details["question"]))
-    struct = one_line(f.details.get("struct", ""))
-    docs = f.details.get("documents") or []
-    if not qs and f.rule == "field-init" and struct:
-        qs.append(f"Is {field_name} set, or known to be zero, at every other site that "
-                  f"builds a struct {struct}?")
-    if not qs and f.rule == "fault-contract" and docs:
-        qs.append(f"Should {one_line(docs[0])} or the comments on struct vm_fault describe "
-                  f"the new meaning of {flag}?")
-    elif not qs and f.rule == "fault-contract":
-        qs.append(f"Does every caller that tests {flag} cope with the new meaning, including "
-                  "the arch fault handlers and gup?")
-    if not qs:
-        qs.append("Is this intended?")
-    return list(dict.fromkeys(qs))[:6]
+    """Questions for the author: the rule's own (see engine.Rule.questions); never verdicts."""
+    qs = [one_line(q) for q in engine.questions(f)] or ["Is this intended?"]
+    return list(dict.fromkeys(q for q in qs if q))[:6]
 
 
 def origin_text(f: Finding, what: str, mode: str) -> str:
@@ -169,6 +143,12 @@ def finding_text(f: Finding, policy: ReplyPolicy, note: str = "",
     lines += wrap(f"{f.rule}: {one_line(f.message).rstrip('.')}.")
     lines.append("")
     qs = questions(f)
+    if f.raised_in:                # a reviewer asked already: point at it, don't ask again
+        r = f.raised_in[0]
+        lines += wrap(f"{one_line(r['author'])} already raised this in "
+                      f"<{one_line(r['msgid'])}>: \"{one_line(r['excerpt'])}\"")
+        lines.append("")
+        qs = []
     if shown is not None:          # a question already asked in this reply is not asked again
         qs = [q for q in qs if ("q", q) not in shown] or qs[:0]
         shown.update(("q", q) for q in qs)
@@ -223,20 +203,18 @@ def finding_text(f: Finding, policy: ReplyPolicy, note: str = "",
 def anchor_of(f: Finding, hunks: list[Hunk]) -> tuple[Hunk, int] | None:
     """The hunk and line a finding comments on: its own line, else a touched site, else its
     function; None when the diff does not show it."""
-    points = [(f.file, f.line)]
-    if f.details.get("member_file"):     # field-init: the member the patch adds is the cause
-        points.append((f.details["member_file"], f.details.get("member_line", 0)))
+    points = [(f.file, f.line)] + engine.anchors(f)
     points += [(s.file, s.line) for s in f.sites if s.touched]
     for path, line in points:
         for h in hunks:
-            if h.file == path and h.covers(line):
+            if h.path == path and h.covers(line):
                 i = h.index_of_line(line)
                 if i is not None:
                     return h, i
     for h in hunks:
-        if h.file == f.file and f.function and (f.function in h.context or any(
-                f.function in l for l in h.lines)):
-            added = [i for i, l in enumerate(h.lines) if l.startswith("+")]
+        if h.path == f.file and f.function and (f.function in h.section or any(
+                f.function in t for _k, t in h.lines)):
+            added = [i for i, (k, _t) in enumerate(h.lines) if k == "+"]
             return h, added[-1] if added else len(h.lines) - 1
     return None
 
@@ -249,31 +227,34 @@ def quoted_body(pm: PatchMail, items: list[tuple[Finding, list[str]]]) -> list[s
     """Interleave the comments with only the hunks they are about, cuts marked [ ... ]."""
     placed: dict[int, dict[int, list[list[str]]]] = {}
     loose: list[list[str]] = []
-    by_order = {h.order: h for h in pm.hunks}
+    hunks = pm.hunks
+    order = {id(h): i for i, h in enumerate(hunks)}
+    header = {id(h): f.header for f in pm.diff for h in f.hunks}
     for f, text in items:
-        a = anchor_of(f, pm.hunks)
+        a = anchor_of(f, hunks)
         if a is None:
             loose.append(text)
         else:
-            placed.setdefault(a[0].order, {}).setdefault(a[1], []).append(text)
+            placed.setdefault(order[id(a[0])], {}).setdefault(a[1], []).append(text)
     out: list[str] = [CUT, ""] if placed else []
     last_file = None
-    for order in sorted(placed):
-        h = by_order[order]
-        if h.file != last_file:
-            out += [quote(l) for l in h.file_header if not l.startswith(("index ",))]
-            last_file = h.file
-        out.append(quote(h.head))
+    for n in sorted(placed):
+        h = hunks[n]
+        if h.path != last_file:
+            out += [quote(l) for l in header[id(h)] if not l.startswith(("index ",))]
+            last_file = h.path
+        out.append(quote(h.header))
+        lines = h.text
         pos = 0
-        for idx in sorted(placed[order]):
+        for idx in sorted(placed[n]):
             start = max(pos, idx - CONTEXT_ABOVE + 1)
             if start > pos:
                 out.append(CUT)
-            out += [quote(l) for l in h.lines[start:idx + 1]]
-            for text in placed[order][idx]:
+            out += [quote(l) for l in lines[start:idx + 1]]
+            for text in placed[n][idx]:
                 out += ["", *text, ""]
             pos = idx + 1
-        if pos < len(h.lines):
+        if pos < len(lines):
             out.append(CUT)
         out.append("")
     for text in loose:
@@ -397,17 +378,18 @@ def attribution(pm: PatchMail) -> str:
     return f"On {pm.date}, {who} wrote:" if pm.date else f"{who} wrote:"
 
 
-def render_replies(report: Report, mails: dict[str, Message | PatchMail],
+def render_replies(report: Report, mails: dict[str, Message | PatchMail] | None = None,
                    policy: ReplyPolicy | None = None, date: str | None = None,
                    notes: dict[str, str] | None = None, footer: list[str] | None = None,
                    findings: list[Finding] | None = None) -> list[EmailMessage]:
     """One reply per patch with findings; series-wide ones (on the cover letter or with no
     patch) go to the cover, or to patch 1 without a cover.  `notes` maps a finding identity
     to a sentence (e.g. 'Also reported on v1.'); `footer` adds paragraphs (e.g. that the
-    series was incomplete); `findings` restricts what is mailed."""
+    series was incomplete); `findings` restricts what is mailed. `mails` default to the
+    ones the review read (report.messages)."""
     policy = policy or ReplyPolicy()
     notes = notes or {}
-    pms = {k: (v if isinstance(v, PatchMail) else parse_patch_mail(v)) for k, v in mails.items()}
+    pms = report_mails(report, mails)
     order = {p.msgid: p.index for p in report.patches}
     first = min(report.patches, key=lambda p: p.index).msgid if report.patches else ""
     groups: dict[str, list[Finding]] = {}
@@ -447,7 +429,7 @@ def render_replies(report: Report, mails: dict[str, Message | PatchMail],
 def render_no_findings(report: Report, mail: Message | PatchMail, policy: ReplyPolicy,
                        date: str | None = None, footer: list[str] | None = None) -> EmailMessage:
     """The author-only note some lists want when nothing was found."""
-    pm = mail if isinstance(mail, PatchMail) else parse_patch_mail(mail)
+    pm = mail if isinstance(mail, PatchMail) else mail_headers(mail)   # no body is quoted
     author_only = ReplyPolicy(**{**policy.__dict__, "recipients": "author", "lists": []})
     body = wrap(f"reviewbot ran its checks on this series ({len(report.patches)} "
                 "patches) and has no questions about it.")

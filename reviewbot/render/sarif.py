@@ -177,3 +177,7 @@ def render_sarif(report: Report) -> str:
     }
     return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]},
                       indent=2, sort_keys=True) + "\n"
+
+
+def format_sarif(report: Report, _options) -> str:
+    return render_sarif(report)

@@ -41,6 +41,8 @@ def _finding(f: Finding, trace: str, listed: dict[tuple, str],
                    "find it in)")
     origin = "introduced by this series" if f.introduced else "pre-existing in the base"
     out.append(f"    {origin}")
+    for r in f.raised_in:
+        out.append(f"    already raised by {one_line(r['author'])} in <{one_line(r['msgid'])}>")
     if f.sites:
         key = site_list_key(f)
         if key in listed:
@@ -121,3 +123,11 @@ def render_terse(report: Report) -> str:
     if report.not_applied:
         out.append(f"reviewbot: {report.summary()}")
     return "".join(ln + "\n" for ln in out)
+
+
+def format_text(report: Report, options) -> str:
+    return render_text(report, trace=options.trace)
+
+
+def format_terse(report: Report, _options) -> str:
+    return render_terse(report)

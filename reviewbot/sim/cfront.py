@@ -3,27 +3,34 @@ macros and enum constants of a tree, and lower function bodies to the sim IR."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from reviewbot.cparse import mask, parse  # noqa: F401  (one masking, one parse cache)
 
 from . import ir
 
+if TYPE_CHECKING:
+    from tree_sitter import Node
+
+# how the simulator reads a tree: path relative to the tree's root -> bytes, or None if absent
+ReadFile = Callable[[str], "bytes | None"]
+
 
 class FuncSrc:
     """A function definition found in a tree file (lowered lazily)."""
 
-    def __init__(self, name, path, node, src):
+    def __init__(self, name: str, path: str, node: Node, src: bytes) -> None:
         self.name, self.path, self.node, self.src = name, path, node, src
         self.line = node.start_point[0] + 1
         self._ir = None
 
-    def lower(self, inline_names, config):
+    def lower(self, inline_names: set[str], config: set[str]) -> ir.Func:
         if self._ir is None:
             self._ir = Lowerer(self, inline_names, config).run()
         return self._ir
 
 
-def _declarator_name(node):
+def _declarator_name(node: Node | None) -> str | None:
     while node is not None:
         if node.type in ("identifier", "field_identifier", "type_identifier"):
             return node.text.decode()
@@ -31,7 +38,7 @@ def _declarator_name(node):
     return None
 
 
-def _has_error(node):
+def _has_error(node: Node) -> Node | None:
     if node.type == "ERROR" or node.is_missing:
         return node
     if not node.has_error:
@@ -46,7 +53,7 @@ def _has_error(node):
 class TreeIndex:
     """Functions, object-like #defines and enum constants of a set of tree files."""
 
-    def __init__(self, read_file, paths):
+    def __init__(self, read_file: ReadFile, paths: Iterable[str]) -> None:
         self.read_file = read_file
         self.funcs: dict[str, FuncSrc] = {}
         self.macros: dict[str, tuple[str, str, int]] = {}
@@ -56,7 +63,7 @@ class TreeIndex:
         for p in paths:
             self.add_file(p)
 
-    def add_file(self, path, prefer=True):
+    def add_file(self, path: str, prefer: bool = True) -> bool:
         src = self.read_file(path)
         if src is None:
             return False
@@ -73,7 +80,7 @@ class TreeIndex:
                 self.macros.setdefault(name, (body, path, line))
         return True
 
-    def _collect(self, node, path, src, prefer):
+    def _collect(self, node: Node, path: str, src: bytes, prefer: bool) -> None:
         if node.type == "function_definition":
             name = _declarator_name(node.child_by_field_name("declarator"))
             if name and (name not in self.funcs):
@@ -99,7 +106,7 @@ class TreeIndex:
                         prev = nm.text.decode()
 
 
-    def _collect_ops(self, node, path):
+    def _collect_ops(self, node: Node, path: str) -> None:
         ty = node.child_by_field_name("type")
         if ty is None or ty.type != "struct_specifier" or ty.child_by_field_name("name") is None or \
                 ty.child_by_field_name("name").text != b"vm_operations_struct":
@@ -119,7 +126,7 @@ class TreeIndex:
                 self.vm_ops[name] = (path, d.start_point[0] + 1, members)
 
 
-def _walk(node, typ):
+def _walk(node: Node, typ: str) -> Iterator[Node]:
     stack = [node]
     while stack:
         n = stack.pop()
@@ -128,7 +135,7 @@ def _walk(node, typ):
         stack.extend(reversed(n.children))
 
 
-def parse_expr(text):
+def parse_expr(text: str) -> Node | None:
     """Parse a macro body as a C expression; returns (node, src) or None."""
     src = ("int __sim_x = (" + text + ");\n").encode()
     tree = parse(src)
@@ -147,7 +154,7 @@ class Lowerer:
     """Lowers one function body to ir.Func: calls become their own instructions,
     short-circuit operators around calls become branches, loops get back edges."""
 
-    def __init__(self, fsrc, inline_names, config):
+    def __init__(self, fsrc: FuncSrc, inline_names: set[str], config: set[str]) -> None:
         self.f = fsrc
         self.inline = inline_names
         self.config = config
@@ -161,35 +168,35 @@ class Lowerer:
         self.spans: list = []  # (first, last) source lines of each statement or condition
 
     # -- helpers
-    def line(self, node):
+    def line(self, node: Node) -> int:
         return node.start_point[0] + 1
 
-    def new_slot(self, name):
+    def new_slot(self, name: str) -> int:
         self.slot_names.append(name)
         return len(self.slot_names) - 1
 
-    def declare(self, name):
+    def declare(self, name: str) -> int:
         s = self.new_slot(name)
         self.scopes[-1][name] = s
         return s
 
-    def tmp(self):
+    def tmp(self) -> int:
         return self.new_slot("$t%d" % len(self.slot_names))
 
-    def lookup(self, name):
+    def lookup(self, name: str) -> int | None:
         for sc in reversed(self.scopes):
             if name in sc:
                 return sc[name]
         return None
 
-    def emit(self, ins):
+    def emit(self, ins: ir.Instr) -> int:
         self.code.append(ins)
         return len(self.code) - 1
 
-    def here(self):
+    def here(self) -> int:
         return len(self.code)
 
-    def patch(self, idx, target):
+    def patch(self, idx: int, target: int) -> None:
         ins = list(self.code[idx])
         if ins[0] == ir.BR:
             if ins[3] is None:
@@ -201,7 +208,7 @@ class Lowerer:
         self.code[idx] = tuple(ins)
 
     # -- entry
-    def run(self):
+    def run(self) -> ir.Func:
         node = self.f.node
         err = _has_error(node)
         decl = node.child_by_field_name("declarator")
@@ -235,10 +242,10 @@ class Lowerer:
                        tuple(self.code), self.error, node.end_point[0] + 1, tuple(sorted(set(self.spans))))
 
     # -- statements
-    def span(self, first, last_node):
+    def span(self, first: Node, last_node: Node) -> None:
         self.spans.append((self.line(first), last_node.end_point[0] + 1))
 
-    def stmt(self, n):
+    def stmt(self, n: Node) -> None:
         t = n.type
         if t in ("expression_statement", "declaration", "return_statement", "goto_statement",
                  "break_statement", "continue_statement"):
@@ -307,7 +314,7 @@ class Lowerer:
         else:
             raise Unsupported("unknown construct %s at line %d" % (t, self.line(n)))
 
-    def preproc(self, n):
+    def preproc(self, n: Node) -> None:
         t = n.type
         if t == "preproc_else":
             for c in n.named_children:
@@ -329,7 +336,7 @@ class Lowerer:
         if not taken and alt is not None:
             self.preproc(alt)
 
-    def pp_cond(self, c):
+    def pp_cond(self, c: Node) -> bool:
         txt = c.text.decode()
         txt = re.sub(r"defined\s*\(?\s*(\w+)\s*\)?",
                      lambda m: "1" if m.group(1) in self.config else "0", txt)
@@ -342,7 +349,7 @@ class Lowerer:
         except Exception:
             raise Unsupported("#if %s at line %d" % (c.text.decode(), self.line(c)))
 
-    def loop(self, n):
+    def loop(self, n: Node) -> None:
         t = n.type
         ln = self.line(n)
         self.scopes.append({})
@@ -387,7 +394,7 @@ class Lowerer:
             self.code[c] = tuple(ins)
         self.scopes.pop()
 
-    def switch(self, n):
+    def switch(self, n: Node) -> None:
         ln = self.line(n)
         v = self.expr(n.child_by_field_name("condition"))
         s = self.tmp()
@@ -426,7 +433,7 @@ class Lowerer:
         for b in breaks:
             self.patch(b, end)
 
-    def declaration(self, n):
+    def declaration(self, n: Node) -> None:
         for d in n.children_by_field_name("declarator"):
             if d.type == "init_declarator":
                 name = _declarator_name(d.child_by_field_name("declarator"))
@@ -456,7 +463,7 @@ class Lowerer:
                     slot = self.declare(name)
                     self.emit((ir.EVAL, self.line(d), ("assign", "=", ("var", slot), ("uninit",))))
 
-    def expr_stmt(self, n):
+    def expr_stmt(self, n: Node) -> None:
         if n.type == "call_expression" and not self.is_inline(n):
             self.call(n, None)
             return
@@ -474,12 +481,12 @@ class Lowerer:
         self.emit((ir.EVAL, self.line(n), e))
 
     # -- expressions
-    def is_inline(self, n):
+    def is_inline(self, n: Node) -> bool:
         fn = n.child_by_field_name("function")
         return (fn.type == "identifier" and fn.text.decode() in self.inline) or self.is_cast_call(n)
 
     @staticmethod
-    def is_cast_call(n):
+    def is_cast_call(n: Node) -> bool:
         # "(pgoff_t)(x)": tree-sitter reads a cast to an unknown typedef as a call
         fn = n.child_by_field_name("function")
         if fn.type != "parenthesized_expression":
@@ -488,12 +495,12 @@ class Lowerer:
         return len(inner) == 1 and inner[0].type in ("identifier", "type_identifier") and \
             inner[0].text.decode().endswith("_t") and len(n.child_by_field_name("arguments").named_children) == 1
 
-    def has_call(self, n):
+    def has_call(self, n: Node) -> bool:
         if n.type == "call_expression" and not self.is_inline(n):
             return True
         return any(self.has_call(c) for c in n.named_children)
 
-    def call(self, n, dest):
+    def call(self, n: Node, dest: ir.Expr | None) -> None:
         fn = n.child_by_field_name("function")
         args = [self.expr(a) for a in n.child_by_field_name("arguments").named_children
                 if a.type != "comment"]
@@ -503,7 +510,7 @@ class Lowerer:
             callee = self.expr(fn)
         self.emit((ir.CALL, self.line(n), dest, callee, tuple(args), fn.text.decode()))
 
-    def expr(self, n):
+    def expr(self, n: Node) -> ir.Expr:
         t = n.type
         if t == "parenthesized_expression":
             inner = [c for c in n.named_children if c.type != "comment"]
@@ -594,7 +601,7 @@ class Lowerer:
                     self.expr(n.child_by_field_name("index")), self.line(n))
         return ("unsupported", t, self.line(n))
 
-    def short_circuit(self, n, op):
+    def short_circuit(self, n: Node, op: str) -> ir.Expr:
         ln = self.line(n)
         s = self.tmp()
         left = self.expr(n.child_by_field_name("left"))
@@ -615,7 +622,7 @@ class Lowerer:
         return ("var", s)
 
 
-def _int(txt):
+def _int(txt: str) -> int:
     t = txt.rstrip("uUlL")
     try:
         return int(t, 0)

@@ -3,14 +3,16 @@
 Exit status: 0 holds, 1 violated, 2 error or incomplete."""
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Callable
 
 from . import scenarios, simulate
 
 
-def add_arguments(parser):
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tree", default=".", metavar="DIR",
                         help="kernel tree to read (a plain directory or a git checkout; default: cwd)")
     parser.add_argument("--scenario", choices=scenarios.scenario_names(), metavar="NAME",
@@ -24,10 +26,10 @@ def add_arguments(parser):
                         help="re-run a trace (the JSON of a previous run) step by step")
 
 
-def tree_reader(root: Path):
+def tree_reader(root: Path) -> Callable[[str], bytes | None]:
     root = root.resolve()
 
-    def read_file(path):
+    def read_file(path: str) -> bytes | None:
         p = (root / path).resolve()
         if root not in p.parents or not p.is_file():
             return None
@@ -35,12 +37,12 @@ def tree_reader(root: Path):
     return read_file
 
 
-def _err(what, problem):
+def _err(what: str, problem: str) -> int:
     print("reviewbot: %s: %s" % (what, problem), file=sys.stderr)
     return 2
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     root = Path(args.tree)
     if not root.is_dir():
         return _err(args.tree, "no such directory")

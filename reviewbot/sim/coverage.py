@@ -2,10 +2,15 @@
 a scenario can reach) ran in some explored execution, and which were never reached."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Iterable
+
 from . import ir, prims
 
+if TYPE_CHECKING:
+    from .program import Program
 
-def _names(e, out):
+
+def _names(e: Any, out: set[str]) -> None:
     if type(e) is tuple:
         if len(e) in (2, 3) and e[0] == "name" and type(e[1]) is str:
             out.add(e[1])
@@ -13,7 +18,7 @@ def _names(e, out):
             _names(x, out)
 
 
-def reachable(prog, roots):
+def reachable(prog: Program, roots: Iterable[str | None]) -> set[str]:
     """Names of the functions (tree and model) a run starting at roots can enter: direct
     calls, functions named as values (handlers passed to sim_enter), and the handlers the
     scenario's vm_operations_struct wires."""
@@ -40,7 +45,7 @@ def reachable(prog, roots):
     return seen
 
 
-def changed_spans(prog, funcs, changed):
+def changed_spans(prog: Program, funcs: Iterable[str], changed: dict[str, set[int]]) -> dict[tuple, str]:
     """{(path, first, last): function} for each statement of a reachable tree function that
     holds a changed line; changed is {path: set of lines}."""
     out = {}
@@ -68,7 +73,8 @@ def changed_spans(prog, funcs, changed):
     return out
 
 
-def measure(prog, roots, changed, executed):
+def measure(prog: Program, roots: Iterable[str | None], changed: dict[str, set[int]] | None,
+            executed: Iterable[tuple[str, int]]) -> dict:
     """The coverage record of one run: changed fault-path statements (by their first line),
     those some execution ran, and those none did."""
     funcs = reachable(prog, roots)
@@ -84,7 +90,7 @@ def measure(prog, roots, changed, executed):
     return {"changed": len(spans), "reached": reached, "not_reached": missed}
 
 
-def merge(records):
+def merge(records: list[dict]) -> dict:
     """Coverage over several runs: a changed statement counts as reached if any run ran it."""
     all_items, ran = {}, set()
     for r in records:
@@ -97,19 +103,20 @@ def merge(records):
     return {"changed": len(all_items), "reached": reached, "not_reached": missed}
 
 
-def describe_missing(missed, limit=8):
+def describe_missing(missed: list[dict], limit: int = 8) -> str:
     items = ["%s:%d (%s())" % (m["file"], m["line"], m["function"]) for m in missed]
     more = len(items) - limit
     return ", ".join(items[:limit]) + (", and %d more" % more if more > 0 else "")
 
 
-def _mark_deletion(out, path, at, nlines):
+def _mark_deletion(out: dict[str, set[int]], path: str, at: int, nlines: int) -> None:
     # a deletion leaves no line behind: it is kept as -line (the line after it), and stands
     # for the statement that runs next (changed_spans)
     out.setdefault(path, set()).add(-max(1, min(at, max(nlines, 1))))
 
 
-def changed_between(path, old: bytes | None, new: bytes | None, out=None):
+def changed_between(path: str, old: bytes | None, new: bytes | None,
+                    out: dict[str, set[int]] | None = None) -> dict[str, set[int]]:
     """Lines of new that differ from old (added or replaced), and the neighbours of deletions."""
     import difflib
     out = {} if out is None else out
@@ -123,7 +130,7 @@ def changed_between(path, old: bytes | None, new: bytes | None, out=None):
     return out
 
 
-def changed_from_diff(text: str):
+def changed_from_diff(text: str) -> dict[str, set[int]]:
     """{path: lines} of the post-image from a unified diff (the tree is the patched one)."""
     import unidiff
     out: dict = {}

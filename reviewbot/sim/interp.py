@@ -2,13 +2,19 @@
 computation plus at most one visible primitive; a held spinlock keeps the step going)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+
 from . import ir
-from .values import (UNINIT, UNKNOWN, is_obj, is_ptr, is_rec, obj, ptr, rec, rec_get, rec_set,
-                     show)
+from .invariants import I3, I7
+if TYPE_CHECKING:
+    from .program import Program
+
+from .values import (UNINIT, UNKNOWN, Rec, Value, is_obj, is_ptr, is_rec, obj, plain_text, ptr, rec, rec_get,
+                     rec_set, show)
 
 
 class Violation(Exception):
-    def __init__(self, inv, msg):
+    def __init__(self, inv: str, msg: str) -> None:
         super().__init__(msg)
         self.inv, self.msg = inv, msg
 
@@ -18,7 +24,7 @@ class Incomplete(Exception):
 
 
 class NeedChoice(Exception):
-    def __init__(self, n, label):
+    def __init__(self, n: int, label: str) -> None:
         self.n, self.label = n, label
 
 
@@ -26,37 +32,81 @@ BACK_EDGE_BOUND = 6
 MAX_DEPTH = 24
 
 
+@plain_text
+class CallTag(NamedTuple):
+    """Why a frame is watched on return: the vm_operations member it was called through
+    ("" for a plain call), and the locks its thread held on entry."""
+    member: str
+    held: tuple
+
+
+@plain_text
+class FrameState(NamedTuple):
+    """A frame between steps (Frame.freeze): hashable, part of the explorer's state."""
+    fn: str            # the function's name
+    pc: int
+    locals: tuple
+    dest: Any          # the caller's lvalue for the return value, or None
+    backs: int         # back edges taken (the loop bound)
+    tag: CallTag | None
+
+
+@plain_text
+class ThreadState(NamedTuple):
+    """A thread between steps (Thread.freeze)."""
+    name: str
+    frames: tuple      # of FrameState, innermost last
+    held: tuple        # (lock name, mode) in acquisition order
+    done: bool
+    phase: int         # progress inside a primitive that returned STAY
+    ret: int
+
+
+# tuple.__new__ builds the NamedTuples above without their Python-level __new__: a thread is
+# frozen on every step of the search.
+_new = tuple.__new__
+
+
 class Frame:
     __slots__ = ("fn", "pc", "locals", "dest", "backs", "tag")
 
-    def __init__(self, fn, pc, locals_, dest, backs, tag):
+    def __init__(self, fn: ir.Func, pc: int, locals_: list, dest: Any, backs: int, tag: CallTag | None) -> None:
         self.fn, self.pc, self.locals, self.dest, self.backs, self.tag = fn, pc, locals_, dest, backs, tag
 
-    def freeze(self):
-        return (self.fn.name, self.pc, tuple(self.locals), self.dest, self.backs, self.tag)
+    def freeze(self) -> FrameState:
+        return _new(FrameState, (self.fn.name, self.pc, tuple(self.locals), self.dest, self.backs, self.tag))
 
 
 class Thread:
-    """Mutable view of one thread during a step; frozen to a tuple between steps."""
+    """Mutable view of one thread during a step; frozen to a ThreadState between steps."""
     __slots__ = ("name", "frames", "held", "done", "phase", "ret")
+    name: str
+    frames: list[Frame]
+    held: list[tuple[str, str]]
+    done: bool
+    phase: int
+    ret: int
 
-    def freeze(self):
-        return (self.name, tuple(f.freeze() for f in self.frames), tuple(self.held), self.done,
-                self.phase, self.ret)
+    def freeze(self) -> ThreadState:
+        return _new(ThreadState, (self.name, tuple([f.freeze() for f in self.frames]), tuple(self.held), self.done,
+                                  self.phase, self.ret))
 
     @staticmethod
-    def thaw(prog, t):
+    def thaw(prog: Program, t: ThreadState) -> Thread:
         th = Thread()
-        th.name, frames, held, th.done, th.phase, th.ret = t
-        th.frames = [Frame(prog.func(f[0]), f[1], list(f[2]), f[3], f[4], f[5]) for f in frames]
-        th.held = list(held)
+        th.name, th.done, th.phase, th.ret = t.name, t.done, t.phase, t.ret
+        func = prog.func
+        th.frames = [Frame(func(fn), pc, list(locs), dest, backs, tag) for fn, pc, locs, dest, backs, tag in t.frames]
+        th.held = list(t.held)
         return th
 
 
 class Ctx:
     """Everything one step may touch: the world, the running thread, trace output."""
+    prim_name: str       # the primitive running, as the tree calls it (set by run())
+    inline_name: str     # the inline helper running (set by eval_expr())
 
-    def __init__(self, prog, world, th, tid, choices):
+    def __init__(self, prog: Program, world: dict, th: Thread, tid: int, choices: tuple[int, ...]) -> None:
         self.prog, self.w, self.th, self.tid = prog, world, th, tid
         self.choices, self.nchoice = choices, 0
         self.events = []      # (file, line, function, action)
@@ -67,41 +117,41 @@ class Ctx:
         self.lines = set()    # (path, line) of every instruction that ran
 
     # -- helpers for primitives
-    def choose(self, n, label):
+    def choose(self, n: int, label: str) -> int:
         i = self.nchoice
         self.nchoice += 1
         if i < len(self.choices):
             return self.choices[i]
         raise NeedChoice(n, label)
 
-    def touch(self, mode, what):
+    def touch(self, mode: str, what: str | tuple) -> None:
         self.access.add((mode, what))
 
-    def event(self, action):
+    def event(self, action: str) -> None:
         f = self.th.frames[-1] if self.th.frames else None
         if f is None:
             self.events.append(("", 0, "", action))
         else:
             self.events.append((f.fn.path, self.cur_line, f.fn.name, action))
 
-    def violate(self, inv, msg):
+    def violate(self, inv: str, msg: str) -> NoReturn:
         raise Violation(inv, msg)
 
 
 # ---------------------------------------------------------------- expressions
 
-def _truth(ctx, v, line, what="condition"):
+def _truth(ctx: Ctx, v: Value, line: int, what: str = "condition") -> bool:
     if type(v) is int:
         return v != 0
     if v == UNINIT:
-        ctx.violate("I3 no NULL or uninitialised use",
+        ctx.violate(I3,
                     "uninitialised value used as %s at line %d in %s" % (what, line, ctx.th.frames[-1].fn.name))
     if v == UNKNOWN:
         return ctx.choose(2, "unknown value at line %d" % line) == 1
     return True  # objects and pointers are non-NULL
 
 
-def _num(ctx, v, line):
+def _num(ctx: Ctx, v: Value, line: int) -> Value:
     if type(v) is int:
         return v
     if v == UNINIT or v == UNKNOWN:
@@ -111,7 +161,7 @@ def _num(ctx, v, line):
     return UNKNOWN
 
 
-def eval_expr(ctx, e):
+def eval_expr(ctx: Ctx, e: ir.Expr) -> Value:
     k = e[0]
     if k == "const":
         return e[1]
@@ -128,7 +178,7 @@ def eval_expr(ctx, e):
         pl = place(ctx, inner)
         if pl[0][0] == "obj":
             v = read_place(ctx, pl)
-            if is_obj(v) and v[1] in ("lock", "global"):
+            if is_obj(v) and v.kind in ("lock", "global"):
                 return v
         return ptr(pl[0], pl[1])
     if k == "un":
@@ -191,13 +241,13 @@ _OPS = {
 }
 
 
-def binop(ctx, op, a, b, line):
+def binop(ctx: Ctx, op: str, a: Value, b: Value, line: int) -> Value:
     if type(a) is int and type(b) is int:
         return _OPS[op](a, b)
     if op in ("==", "!="):
         for v in (a, b):
             if v == UNINIT:
-                ctx.violate("I3 no NULL or uninitialised use",
+                ctx.violate(I3,
                             "uninitialised value compared at line %d in %s" % (line, ctx.th.frames[-1].fn.name))
         if UNKNOWN in (a, b):
             return UNKNOWN
@@ -207,7 +257,7 @@ def binop(ctx, op, a, b, line):
     return UNKNOWN
 
 
-def place(ctx, e):
+def place(ctx: Ctx, e: ir.Expr) -> tuple:
     """An lvalue as (base, path): base ('slot', depth, slot) or ('obj', object)."""
     k = e[0]
     if k == "var":
@@ -224,21 +274,21 @@ def place(ctx, e):
     raise Incomplete("unsupported lvalue at line %d in %s" % (ctx.cur_line, ctx.th.frames[-1].fn.name))
 
 
-def deref_place(ctx, v, line):
+def deref_place(ctx: Ctx, v: Value, line: int) -> tuple:
     if is_ptr(v):
-        return (v[1], v[2])
+        return (v.base, v.path)
     if is_obj(v):
         return (("obj", v), ())
     fn = ctx.th.frames[-1].fn.name
     if v == 0:
-        ctx.violate("I3 no NULL or uninitialised use", "NULL pointer dereference at line %d in %s" % (line, fn))
+        ctx.violate(I3, "NULL pointer dereference at line %d in %s" % (line, fn))
     if v == UNINIT:
-        ctx.violate("I3 no NULL or uninitialised use",
+        ctx.violate(I3,
                     "dereference of an uninitialised pointer at line %d in %s" % (line, fn))
     return (("obj", UNKNOWN), ())
 
 
-def read_place(ctx, pl):
+def read_place(ctx: Ctx, pl: tuple) -> Value:
     base, path = pl
     if base[0] == "slot":
         v = ctx.th.frames[base[1]].locals[base[2]]
@@ -254,7 +304,7 @@ def read_place(ctx, pl):
     return ctx.prog.model.read(ctx, o, path)
 
 
-def write_place(ctx, pl, v):
+def write_place(ctx: Ctx, pl: tuple, v: Value) -> None:
     base, path = pl
     if base[0] == "slot":
         fr = ctx.th.frames[base[1]]
@@ -266,7 +316,7 @@ def write_place(ctx, pl, v):
     ctx.prog.model.write(ctx, base[1], path, v)
 
 
-def _rec_write(r, path, v):
+def _rec_write(r: Value, path: tuple, v: Value) -> Rec:
     if not is_rec(r):
         r = rec(False, {})
     if len(path) == 1:
@@ -276,7 +326,7 @@ def _rec_write(r, path, v):
 
 # ---------------------------------------------------------------- statements
 
-def pending_prim(prog, th):
+def pending_prim(prog: Program, th: Thread) -> ir.Instr | None:
     """The visible primitive the thread is parked at, with its argument expressions."""
     if th.done or not th.frames:
         return None
@@ -287,7 +337,7 @@ def pending_prim(prog, th):
     return ins
 
 
-def run(ctx, first_visible_done=False):
+def run(ctx: Ctx, first_visible_done: bool = False) -> bool:
     """Run the thread until it parks before its next visible primitive or exits."""
     th, prog = ctx.th, ctx.prog
     visible_done = first_visible_done
@@ -346,7 +396,7 @@ def run(ctx, first_visible_done=False):
                 except prog.Blocked:
                     if first:
                         raise
-                    raise Violation("I7 no deadlock", "%s() would sleep while holding the PTE lock, at line %d in %s"
+                    raise Violation(I7, "%s() would sleep while holding the PTE lock, at line %d in %s"
                                     % (target.name, ins[1], f.fn.name))
                 if target.visible and len(ctx.events) == nev:
                     ctx.event("%s()" % target.name)
@@ -366,7 +416,7 @@ def run(ctx, first_visible_done=False):
     return visible_done
 
 
-def _jump(ctx, f, target):
+def _jump(ctx: Ctx, f: Frame, target: int) -> None:
     if target <= f.pc:
         f.backs += 1
         if f.backs > BACK_EDGE_BOUND:
@@ -375,7 +425,7 @@ def _jump(ctx, f, target):
     f.pc = target
 
 
-def _push(ctx, fn, args, dest, tag):
+def _push(ctx: Ctx, fn: ir.Func, args: list[Value], dest: ir.Expr | None, tag: CallTag | None) -> None:
     th = ctx.th
     if fn.error:
         raise Incomplete(fn.error)
@@ -386,7 +436,7 @@ def _push(ctx, fn, args, dest, tag):
     if tag is not None and len(fn.params) == 1 and len(args) == 2:
         args = args[1:]        # a one-argument (vmf) model handler called the v4.0 way
     if tag is None and th.held:
-        tag = ("", tuple(th.held))     # not a handler: the locks held on entry, for leak reports
+        tag = CallTag("", tuple(th.held))     # not a handler: the locks held on entry, for leak reports
     locals_ = [UNINIT] * fn.nslots
     for i, a in enumerate(args[:len(fn.params)]):
         locals_[i] = a

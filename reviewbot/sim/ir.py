@@ -13,6 +13,11 @@ from dataclasses import dataclass
 
 EVAL, CALL, BR, JMP, RET = "eval", "call", "br", "jmp", "ret"
 
+# An expression is a tuple tagged by its first item ("const", "var", "name", "field", "bin",
+# ...), as cfront.Lowerer.expr builds it; an instruction is one of the tuples above.
+Expr = tuple
+Instr = tuple
+
 
 @dataclass(frozen=True)
 class Func:
@@ -26,7 +31,7 @@ class Func:
     last_line: int = 0
     spans: tuple = ()      # (first, last) lines of each statement: what "a line ran" means
 
-    def span_of(self, line):
+    def span_of(self, line: int) -> tuple[int, int] | None:
         """The innermost statement span holding a source line, or None (braces, comments)."""
         best = None
         for a, b in self.spans:
@@ -35,9 +40,9 @@ class Func:
         return best
 
     @property
-    def nslots(self):
+    def nslots(self) -> int:
         return len(self.slot_names)
 
-    def branches(self):
+    def branches(self) -> list[tuple[int, int]]:
         """(pc, line) of every conditional branch, for coverage reports."""
         return [(pc, ins[1]) for pc, ins in enumerate(self.code) if ins[0] == BR]

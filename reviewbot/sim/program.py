@@ -3,10 +3,16 @@ primitive table and the model objects (vma, file, mapping, inode, ops) of a scen
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, NoReturn
 
 from . import cfront, ir, prims
-from .interp import Incomplete, Violation
-from .values import UNINIT, UNKNOWN, is_obj, is_rec, obj, rec_get
+from .invariants import I1, I3, I8
+from .interp import CallTag, Incomplete
+from .values import UNINIT, UNKNOWN, Loc, Value, is_obj, is_rec, obj, rec_get
+
+if TYPE_CHECKING:
+    from .cfront import ReadFile
+    from .interp import Ctx, Frame
 
 TREE_FILES = (
     "mm/memory.c", "mm/filemap_xip.c", "mm/truncate.c", "mm/filemap.c", "fs/ext2/inode.c",
@@ -30,31 +36,51 @@ CONFIG = {"CONFIG_MMU", "CONFIG_FS_DAX", "CONFIG_SMP", "CONFIG_64BIT"}
 class _ConstCtx:
     """Minimal interpreter context for evaluating macro bodies."""
 
-    def __init__(self, prog):
+    def __init__(self, prog: Program) -> None:
         self.prog = prog
         self.cur_line = 0
         self.not_modelled = set()
 
-    def violate(self, inv, msg):
+    def violate(self, inv: str, msg: str) -> NoReturn:
         raise Incomplete("constant expression: " + msg)
+
+
+# the model objects field reads hand out, made once (values are immutable)
+_ANON_VMA = obj("anon_vma", None)
+_AOPS = obj("aops", None)
+_FILE = obj("file", None)
+_FN_GET_XIP_MEM = obj("fn", "get_xip_mem")
+_INODE = obj("inode", None)
+_LOCK_INVALIDATE_LOCK = obj("lock", "invalidate_lock")
+_LOCK_I_MMAP = obj("lock", "i_mmap")
+_LOCK_I_MUTEX = obj("lock", "i_mutex")
+_LOCK_MMAP_SEM = obj("lock", "mmap_sem")
+_LOCK_PTL = obj("lock", "ptl")
+_LOCK_TRUNCATE_MUTEX = obj("lock", "truncate_mutex")
+_MAPPING = obj("mapping", None)
+_MM_A = obj("mm", "A")
+_OPS = obj("ops", None)
+_ROOT = obj("root", None)
+_SB = obj("sb", None)
+_XARRAY = obj("xarray", None)
 
 
 class Model:
     """Field reads and writes of the model objects."""
 
-    def __init__(self, prog):
+    def __init__(self, prog: Program) -> None:
         self.prog = prog
 
-    def vma_shared(self, vma):
-        return is_obj(vma, "vma") and self.prog.cfg["vmas"][vma[2]][1]
+    def vma_shared(self, vma: Value) -> bool:
+        return is_obj(vma, "vma") and self.prog.cfg["vmas"][vma.ident][1]
 
-    def vma_loc(self, vma, addr):
+    def vma_loc(self, vma: Value, addr: Value) -> Loc:
         span = self.prog.cfg["npg"] * prims.PS
         if type(addr) is not int:
             raise Incomplete("non-constant address")
-        return (addr // span, (addr % span) >> prims.PAGE_SHIFT)
+        return Loc(addr // span, (addr % span) >> prims.PAGE_SHIFT)
 
-    def read(self, ctx, o, path):
+    def read(self, ctx: Ctx, o: Value, path: tuple) -> Value:
         p = self.prog
         if o == UNKNOWN:
             return UNKNOWN
@@ -63,13 +89,13 @@ class Model:
             v = self._field(ctx, v, f)
         return v
 
-    def _field(self, ctx, o, f):
+    def _field(self, ctx: Ctx, o: Value, f: str | tuple) -> Value:
         p = self.prog
         if is_rec(o):
             return rec_get(o, f) if f != () else o
         if not is_obj(o):
             return UNINIT if o == UNINIT else UNKNOWN
-        kind, ident = o[1], o[2]
+        kind, ident = o.kind, o.ident
         cfg = p.cfg
         if f == ():
             if kind == "pteptr":
@@ -85,21 +111,21 @@ class Model:
             if shared:
                 flags |= p.const("VM_SHARED") | p.const("VM_MAYSHARE")
             table = {"vm_start": ident * span, "vm_end": (ident + 1) * span, "vm_pgoff": 0,
-                     "vm_flags": flags, "vm_mm": obj("mm", "A"), "vm_file": obj("file", None),
-                     "vm_ops": obj("ops", None), "anon_vma": obj("anon_vma", None), "vm_page_prot": 0,
+                     "vm_flags": flags, "vm_mm": _MM_A, "vm_file": _FILE,
+                     "vm_ops": _OPS, "anon_vma": _ANON_VMA, "vm_page_prot": 0,
                      "vm_private_data": 0}
         elif kind == "file":
-            table = {"f_mapping": obj("mapping", None), "f_inode": obj("inode", None), "f_mode": 3}
+            table = {"f_mapping": _MAPPING, "f_inode": _INODE, "f_mode": 3}
         elif kind == "mapping":
-            table = {"host": obj("inode", None), "i_mmap": obj("root", None), "i_mmap_rwsem": obj("lock", "i_mmap"),
-                     "invalidate_lock": obj("lock", "invalidate_lock"), "i_pages": obj("xarray", None),
-                     "a_ops": obj("aops", None), "nrpages": sum(1 for x in ctx.w["pcache"] if x >= 0)}
+            table = {"host": _INODE, "i_mmap": _ROOT, "i_mmap_rwsem": _LOCK_I_MMAP,
+                     "invalidate_lock": _LOCK_INVALIDATE_LOCK, "i_pages": _XARRAY,
+                     "a_ops": _AOPS, "nrpages": sum(1 for x in ctx.w["pcache"] if x >= 0)}
         elif kind == "inode":
             if f == "i_size":
                 ctx.touch("r", "isize")
                 return ctx.w["isize"] * prims.PS
-            table = {"i_blkbits": prims.PAGE_SHIFT, "i_sb": obj("sb", None), "i_mapping": obj("mapping", None),
-                     "i_mutex": obj("lock", "i_mutex"), "truncate_mutex": obj("lock", "truncate_mutex"),
+            table = {"i_blkbits": prims.PAGE_SHIFT, "i_sb": _SB, "i_mapping": _MAPPING,
+                     "i_mutex": _LOCK_I_MUTEX, "truncate_mutex": _LOCK_TRUNCATE_MUTEX,
                      "i_nblocks": cfg["npg"], "vfs_inode": o, "i_mode": 0o100644, "i_flags": 0}
         elif kind == "global" and ident == "xas":
             # XA_STATE(xas, ...) of the DAX fault: the index is the faulting pgoff
@@ -110,20 +136,20 @@ class Model:
         elif kind == "sb":
             table = {"s_flags": 0, "s_blocksize": prims.PS}
         elif kind == "aops":
-            table = {"get_xip_mem": obj("fn", "get_xip_mem")}
+            table = {"get_xip_mem": _FN_GET_XIP_MEM}
         elif kind == "ops":
             h = cfg["handler"]
             table = {"fault": obj("fn", h["fault"]), "map_pages": 0, "huge_fault": 0, "open": 0, "close": 0}
             for m in ("page_mkwrite", "pfn_mkwrite"):
                 table[m] = obj("fn", h[m]) if h.get(m) else 0
         elif kind == "mm":
-            table = {"mmap_sem": obj("lock", "mmap_sem"), "page_table_lock": obj("lock", "ptl")}
+            table = {"mmap_sem": _LOCK_MMAP_SEM, "page_table_lock": _LOCK_PTL}
         elif kind == "page":
             e = ctx.w["mem"][ident]
             ctx.touch("r", ("mem", ident))
-            incache = e[2] >= 0 and ctx.w["pcache"][e[2]] == ident
-            table = {"index": e[2], "mapping": obj("mapping", None) if (e[0] == "file" and incache) else 0,
-                     "flags": 0, "_count": e[1]}
+            incache = e.pgoff >= 0 and ctx.w["pcache"][e.pgoff] == ident
+            table = {"index": e.pgoff, "mapping": _MAPPING if (e.kind == "file" and incache) else 0,
+                     "flags": 0, "_count": e.ref}
         else:
             table = {}
         if f in table:
@@ -131,25 +157,25 @@ class Model:
         ctx.not_modelled.add("field %s->%s" % (kind, f))
         return UNKNOWN
 
-    def write(self, ctx, o, path, v):
+    def write(self, ctx: Ctx, o: Value, path: tuple, v: Value) -> None:
         if is_obj(o, "inode") and path == ("i_size",):
             ctx.touch("w", "isize")
             ctx.w["isize"] = (v + prims.PS - 1) >> prims.PAGE_SHIFT if type(v) is int else ctx.w["isize"]
             return
         if is_obj(o, "pteptr") and path == ():
-            prims.write_pte(ctx, o[2], v)
+            prims.write_pte(ctx, o.ident, v)
             return
         if is_obj(o, "inode") and path == ("i_nblocks",):
             return
         if o == UNKNOWN:
             return
-        ctx.not_modelled.add("write %s->%s" % (o[1] if is_obj(o) else "?", ".".join(map(str, path))))
+        ctx.not_modelled.add("write %s->%s" % (o.kind if is_obj(o) else "?", ".".join(map(str, path))))
 
 
 class Program:
     Blocked = prims.Blocked
 
-    def __init__(self, read_file, cfg, extra_model_files=()):
+    def __init__(self, read_file: ReadFile, cfg: dict, extra_model_files: Iterable[str | Path] = ()) -> None:
         self.cfg = cfg
         self.tree = cfront.TreeIndex(read_file, TREE_FILES)
         self.models = cfront.TreeIndex(self._read_model, [])
@@ -162,27 +188,27 @@ class Program:
         self.tree_func_names = set(self.tree.funcs)
 
     @staticmethod
-    def _read_model(path):
+    def _read_model(path: str) -> bytes | None:
         p = MODEL_DIR / Path(path).name
         return p.read_bytes() if p.exists() else None
 
     # ---- functions
-    def has_func(self, name):
+    def has_func(self, name: str) -> bool:
         return name in self.tree.funcs or name in self.models.funcs
 
-    def is_tree_func(self, name):
+    def is_tree_func(self, name: str) -> bool:
         return name in self.tree.funcs
 
-    def releases(self, fname, lock):
+    def releases(self, fname: str, lock: str) -> bool:
         """Does fname itself call the release of lock on some path?"""
         names = _RELEASES.get(lock.split("#")[0], ("mutex_unlock", "spin_unlock"))
         fn = self.func(fname)
         return any(ins[0] == "call" and ins[3][0] == "name" and ins[3][1] in names for ins in fn.code)
 
-    def is_tree_path(self, path):
+    def is_tree_path(self, path: str) -> bool:
         return path in self.tree.present
 
-    def func(self, name):
+    def func(self, name: str) -> ir.Func:
         f = self._funcs.get(name)
         if f is None:
             src = self.tree.funcs.get(name) or self.models.funcs.get(name)
@@ -192,7 +218,7 @@ class Program:
             self._funcs[name] = f
         return f
 
-    def resolve(self, ctx, ins):
+    def resolve(self, ctx: Ctx, ins: ir.Instr) -> tuple[str, Any]:
         callee = ins[3]
         tag = None
         if callee[0] == "name":
@@ -200,13 +226,13 @@ class Program:
         else:
             v = cfront_eval(ctx, callee)
             if v == 0 or v == UNINIT:
-                ctx.violate(prims.I3, "call through a %s function pointer (%s) at line %d in %s" % (
+                ctx.violate(I3, "call through a %s function pointer (%s) at line %d in %s" % (
                     "NULL" if v == 0 else "uninitialised", ins[5], ins[1], ctx.th.frames[-1].fn.name))
             if not is_obj(v, "fn"):
                 return "unknown", ins[5]
-            name = v[2]
+            name = v.ident
             if callee[0] == "field" and callee[2] in ("fault", "page_mkwrite", "pfn_mkwrite"):
-                tag = (callee[2], tuple(ctx.th.held))
+                tag = CallTag(callee[2], tuple(ctx.th.held))
         p = prims.PRIMS.get(name)
         if p is not None and not (p.prefer_tree and self.cfg.get("tree_helpers") and name in self.tree.funcs
                                   and not self.func(name).error):
@@ -217,7 +243,7 @@ class Program:
         return "unknown", name
 
     # ---- values
-    def const(self, name):
+    def const(self, name: str) -> int | None:
         if name in self._consts:
             v = self._consts[name]
             if v is _BUSY:
@@ -236,7 +262,7 @@ class Program:
         self._consts[name] = v
         return v
 
-    def _eval_macro(self, body):
+    def _eval_macro(self, body: str) -> int | None:
         node = cfront.parse_expr(body)
         if node is None:
             return None
@@ -252,7 +278,7 @@ class Program:
             return None
         return v if type(v) is int else None
 
-    def global_value(self, ctx, name, line, address=False):
+    def global_value(self, ctx: Ctx, name: str, line: int, address: bool = False) -> Value:
         v = self.const(name)
         if v is not None:
             return v
@@ -263,29 +289,29 @@ class Program:
         ctx.not_modelled.add("global %s" % name)
         return UNKNOWN
 
-    def inline(self, ctx, name, args, line):
+    def inline(self, ctx: Ctx, name: str, args: list[Value], line: int) -> Value:
         return prims.INLINE[name](ctx, args, line)
 
-    def in_atomic(self, ctx):
+    def in_atomic(self, ctx: Ctx) -> bool:
         return ("ptl", "X") in ctx.th.held
 
     # ---- hooks
-    def on_call(self, ctx, frame):
+    def on_call(self, ctx: Ctx, frame: Frame) -> None:
         ctx.covered.add((frame.fn.name, -1, None))
-        text = "call %s()" % frame.fn.name if frame.tag is None or not frame.tag[0] else "call ->%s = %s()" % (
-            frame.tag[0], frame.fn.name)
+        text = "call %s()" % frame.fn.name if frame.tag is None or not frame.tag.member else "call ->%s = %s()" % (
+            frame.tag.member, frame.fn.name)
         if len(ctx.th.frames) > 1:
             caller = ctx.th.frames[-2]
             ctx.events.append((caller.fn.path, ctx.cur_line, caller.fn.name, text))
         else:
             ctx.event(text)
 
-    def on_return(self, ctx, frame, v):
-        if frame.tag is None or not frame.tag[0]:
+    def on_return(self, ctx: Ctx, frame: Frame, v: Value) -> None:
+        if frame.tag is None or not frame.tag.member:
             # a function of the tree returning with a lock it did not hold on entry (and whose
             # job is not to take it): where a leak shows in the tree
             th = ctx.th
-            entry = list(frame.tag[1]) if frame.tag else []
+            entry = list(frame.tag.held) if frame.tag else []
             extra = list(th.held)
             for h in entry:
                 if h in extra:
@@ -296,23 +322,23 @@ class Program:
                 ctx.event("%s() returns %s holding %s%s" % (frame.fn.name, _fault_bits(self, v), ", ".join(
                     "%s(%s)" % h for h in extra), RELEASES_ELSEWHERE if own else ""))
             return
-        before = list(frame.tag[1])
+        before = list(frame.tag.held)
         now = list(ctx.th.held)
         for h in before:
             if h in now:
                 now.remove(h)
         names = {"VM_FAULT_ERROR": self.const("VM_FAULT_ERROR"), "VM_FAULT_NOPAGE": self.const("VM_FAULT_NOPAGE"),
                  "VM_FAULT_RETRY": self.const("VM_FAULT_RETRY")}
-        ctx.event("->%s returns %s%s" % (frame.tag[0], _fault_bits(self, v),
+        ctx.event("->%s returns %s%s" % (frame.tag.member, _fault_bits(self, v),
                                          (" holding " + ", ".join("%s(%s)" % h for h in now)) if now else ""))
         if type(v) is int and any(x is not None and v & x for x in names.values()) and now:
-            ctx.violate(prims.I8, "->%s returned %s while still holding %s (line %d in %s)" % (
-                frame.tag[0], _fault_bits(self, v), ", ".join("%s(%s)" % h for h in now), ctx.cur_line,
+            ctx.violate(I8, "->%s returned %s while still holding %s (line %d in %s)" % (
+                frame.tag.member, _fault_bits(self, v), ", ".join("%s(%s)" % h for h in now), ctx.cur_line,
                 frame.fn.name))
 
-    def on_exit(self, ctx, v, frame):
+    def on_exit(self, ctx: Ctx, v: Value, frame: Frame) -> None:
         if ctx.th.held:
-            ctx.violate(prims.I1, "thread %s returns to user space holding %s" % (
+            ctx.violate(I1, "thread %s returns to user space holding %s" % (
                 ctx.th.name, ", ".join("%s (%s)" % (n, {"R": "read", "W": "write", "X": "exclusive"}[m])
                                        for n, m in ctx.th.held)))
         ctx.events.append((frame.fn.path, ctx.cur_line, frame.fn.name,
@@ -336,7 +362,7 @@ class _BusyT:
 _BUSY = _BusyT()
 
 
-def _fault_bits(prog, v):
+def _fault_bits(prog: Program, v: Value) -> str:
     if type(v) is not int:
         return str(v)
     if v == 0:
@@ -351,6 +377,6 @@ def _fault_bits(prog, v):
     return "|".join(names) if names else hex(v)
 
 
-def cfront_eval(ctx, e):
+def cfront_eval(ctx: Ctx, e: ir.Expr) -> Value:
     from .interp import eval_expr
     return eval_expr(ctx, e)

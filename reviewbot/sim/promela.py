@@ -2,16 +2,21 @@
 the XIP model to Promela for a SPIN cross-check; the knobs come from the tree's IR."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import ir
 
+if TYPE_CHECKING:
+    from .program import Program
 
-def _calls(prog, fname):
+
+def _calls(prog: Program, fname: str) -> list[str]:
     if not prog.is_tree_func(fname):
         return []
     return [ins[5] for ins in prog.func(fname).code if ins[0] == ir.CALL]
 
 
-def knobs(prog):
+def knobs(prog: Program) -> dict:
     """Facts of the tree the Promela model is parameterised by (approach B of the notes)."""
     handler = prog.cfg["handler"]["fault"]
     hcalls = _calls(prog, handler) if prog.is_tree_func(handler) else []
@@ -25,7 +30,7 @@ def knobs(prog):
     }
 
 
-def export(prog):
+def export(prog: Program) -> str:
     k = knobs(prog)
     both = 1 if k["cow_unlocks"] >= 2 else 0
     return _TEMPLATE % {

@@ -3,16 +3,20 @@ every recorded action happens again, ending in the same verdict."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import explore, interp
 from .run import prepare
+
+if TYPE_CHECKING:
+    from .cfront import ReadFile
 
 
 class ReplayError(Exception):
     pass
 
 
-def _groups(steps):
+def _groups(steps: list) -> list[list]:
     out = []
     for s in steps:
         if not isinstance(s, dict) or "thread" not in s or "action" not in s:
@@ -25,7 +29,7 @@ def _groups(steps):
     return out
 
 
-def replay(read_file, data, scenario, fmt, out):
+def replay(read_file: ReadFile, data: Any, scenario: str | None, fmt: str, out: TextIO) -> int:
     steps = data.get("trace") if isinstance(data, dict) else data
     if not isinstance(steps, list) or not steps:
         raise ReplayError("no trace steps in the file")

@@ -28,7 +28,7 @@ class SimResult:
     vm_ops: str | None = None
     seconds: float = 0.0                 # wall time; not in to_dict, which is deterministic
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         return {
             "verdict": self.verdict,
             "invariant": self.invariant,
@@ -49,7 +49,7 @@ class SimResult:
             "reason": self.reason,
         }
 
-    def bounds_text(self):
+    def bounds_text(self) -> str:
         b = self.bounds
         parts = ["%d threads" % b.get("threads", 0)]
         if b.get("preemptions") is None:
@@ -59,7 +59,7 @@ class SimResult:
         parts.append("loops %d" % b.get("loop_bound", 0))
         return ", ".join(parts)
 
-    def render_text(self):
+    def render_text(self) -> str:
         if self.verdict == "holds":
             head = "holds: %s states explored, no violation (bounds: %s)" % (format(self.states, ","), self.bounds_text())
             lines = [head, "scenario: %s" % self.scenario]
@@ -88,7 +88,7 @@ class SimResult:
             lines.append("unreached branches: " + ", ".join(self.unreached))
         return "\n".join(lines) + "\n"
 
-    def _table(self):
+    def _table(self) -> list[str]:
         names = self.threads or sorted({s["thread"] for s in self.trace})
         cols = {n: i for i, n in enumerate(names)}
         COLW = {1: 76, 2: 60}.get(len(names), 44)
@@ -104,7 +104,7 @@ class SimResult:
             out.append("  " + "".ljust(COLW * col) + text)
         return out
 
-    def _steps(self):
+    def _steps(self) -> list[str]:
         out = []
         for i, s in enumerate(self.trace, 1):
             loc = "%s:%d" % (s["file"], s["line"]) if s["file"] else "-"

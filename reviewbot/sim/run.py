@@ -3,13 +3,17 @@ counterexample with bounded preemptions, then prove or refute exhaustively."""
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from . import coverage, explore, interp, scenarios
 from .program import Program
 from .result import SimResult
 
+if TYPE_CHECKING:
+    from .cfront import ReadFile
 
-def _steps(path, names):
+
+def _steps(path: list, names: list[str]) -> list[dict]:
     trace = []
     for sched, (tid, events) in enumerate(path):
         for (f, line, fn, action) in events:
@@ -18,7 +22,7 @@ def _steps(path, names):
     return trace
 
 
-def _unreached(prog, covered):
+def _unreached(prog: Program, covered: set) -> list[str]:
     entered = {c[0] for c in covered if c[1] == -1}
     out = []
     for name in sorted(entered):
@@ -32,7 +36,7 @@ def _unreached(prog, covered):
     return sorted(set(out), key=lambda s: (s.split(":")[0], int(s.split(":")[1]), s))
 
 
-def prepare(read_file, scenario=None):
+def prepare(read_file: ReadFile, scenario: str | None = None) -> tuple[Program, str, list[tuple]]:
     prog = Program(read_file, {})
     if not prog.is_tree_func("do_fault"):
         raise interp.Incomplete("mm/memory.c: no do_fault() in the tree, nothing to simulate")
@@ -42,7 +46,8 @@ def prepare(read_file, scenario=None):
     return prog, name, specs
 
 
-def simulate(read_file, scenario=None, bounds=None, changed=None, judge_coverage=True, program=None):
+def simulate(read_file: ReadFile, scenario: str | None = None, bounds: dict | None = None,
+             changed: dict | None = None, judge_coverage: bool = True, program: Program | None = None) -> SimResult:
     """One scenario on a tree.  changed ({path: set of lines of the tree read}) are the lines a
     patch added or changed: the run reports which of them on the fault path ran, and with
     judge_coverage a run that left one unreached is "incomplete", never "holds"."""
@@ -52,7 +57,8 @@ def simulate(read_file, scenario=None, bounds=None, changed=None, judge_coverage
     return res
 
 
-def _simulate(read_file, scenario, bounds, changed, judge_coverage, program):
+def _simulate(read_file: ReadFile, scenario: str | None, bounds: dict | None, changed: dict | None,
+              judge_coverage: bool, program: Program | None) -> SimResult:
     from . import DEFAULT_BOUNDS
     b = dict(DEFAULT_BOUNDS)
     b.update(bounds or {})
@@ -103,7 +109,8 @@ def _simulate(read_file, scenario, bounds, changed, judge_coverage, program):
     return _finish(res, engine, prog, roots, changed, judge_coverage)
 
 
-def _finish(res, engine, prog, roots, changed, judge_coverage):
+def _finish(res: SimResult, engine: explore.Engine, prog: Program, roots: list, changed: dict | None,
+            judge_coverage: bool) -> SimResult:
     if changed is not None:
         res.coverage = coverage.measure(prog, roots, changed, engine.lines)
         if judge_coverage and res.verdict == "holds" and res.coverage["not_reached"]:

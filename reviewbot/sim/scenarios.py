@@ -7,8 +7,13 @@ the initialiser.  Hand-written model handlers run only in scenarios that say so 
 (contract-*, xip-pre-*, model-*), for trees that have no handler of their own."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .interp import Incomplete
 from .values import obj
+
+if TYPE_CHECKING:
+    from .program import Program
 
 WRITE = "FAULT_FLAG_WRITE"
 
@@ -105,15 +110,15 @@ BY_KIND = {
 }
 
 
-def scenario_names():
+def scenario_names() -> list[str]:
     return sorted(_SCENARIOS)
 
 
-def describe(name):
+def describe(name: str) -> str:
     return _SCENARIOS[name]["doc"]
 
 
-def tree_ops(prog, kind):
+def tree_ops(prog: Program, kind: str) -> tuple | None:
     """(vm_ops name, path, line, members) of the tree's handler for a kind of file, or None.
     A handler the simulator cannot lower (it does not parse, or the tree has no body for the
     function the initialiser names) does not count."""
@@ -127,16 +132,16 @@ def tree_ops(prog, kind):
     return None
 
 
-def file_kinds(prog):
+def file_kinds(prog: Program) -> list[str]:
     return [k for k in VM_OPS if tree_ops(prog, k) is not None]
 
 
-def runnable(prog, name):
+def runnable(prog: Program, name: str) -> bool:
     sc = _SCENARIOS[name]
     return sc.get("handler") is not None or tree_ops(prog, sc["file"]) is not None
 
 
-def pick(prog):
+def pick(prog: Program) -> str:
     """The scenario that fits the tree: the first kind of file the tree wires a handler for
     (XIP, DAX, page cache), else the model page-cache handler."""
     for kind in VM_OPS:
@@ -150,7 +155,7 @@ def pick(prog):
 IOMAP_DAX = True
 
 
-def _pick_ok(prog, kind):
+def _pick_ok(prog: Program, kind: str) -> bool:
     # a page-cache ->fault of the folio era reads state the model does not have
     if kind == "pagecache":
         return prog.is_tree_func("xip_file_fault") or not prog.is_tree_func("filemap_get_folio")
@@ -159,7 +164,7 @@ def _pick_ok(prog, kind):
     return True
 
 
-def review_set(prog):
+def review_set(prog: Program) -> list[str]:
     """Every scenario a review runs on this tree: the tree-handler scenarios of each kind of
     file it wires (never a model handler: a review follows the tree's code)."""
     out = []
@@ -169,7 +174,7 @@ def review_set(prog):
     return out
 
 
-def build(name, prog):
+def build(name: str, prog: Program) -> tuple[dict, list[tuple]]:
     """(cfg, thread specs) for a scenario on this program's tree."""
     if name not in _SCENARIOS:
         raise KeyError(name)

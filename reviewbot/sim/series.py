@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from .cfront import ReadFile
 
 # All of a patch's simulations share one budget of states (not seconds, so that the verdict
 # does not depend on the machine's load); past it a run is "incomplete".  A run is exhaustive
@@ -77,7 +80,7 @@ class SeriesSimulation:
         return "\n".join(lines) + "\n"
 
 
-def _site(trace: list, is_tree: Callable[[str], bool]):
+def _site(trace: list, is_tree: Callable[[str], bool]) -> dict | None:
     """Where a violation happens.  For a lock still held at exit: the return of the function
     that releases that lock on another path but not on this one, else of the innermost tree
     function that returned holding it (Program.on_return marks those returns).  Otherwise the
@@ -108,7 +111,7 @@ def _site(trace: list, is_tree: Callable[[str], bool]):
     return (mine or anyone or [None])[-1]
 
 
-def run_series(read, changed: dict | None, budget: int = REVIEW_STATES,
+def run_series(read: ReadFile, changed: dict | None, budget: int = REVIEW_STATES,
                only: Callable[[str, set], bool] | None = None) -> SeriesSimulation:
     """Every review scenario of the tree that reaches a changed statement (or, with `only`,
     that `only(name, reachable)` accepts), within one time budget."""
