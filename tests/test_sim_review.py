@@ -55,7 +55,8 @@ SUCCESS_UNLOCK = ("\t\t * for read to keep truncate out; release it.\n\t\t */\n"
 
 def test_fault_path_patch_with_no_rule_finding_is_simulated(cow_tree, tmp_path):
     # drops the success-path unlock of do_cow_fault(): no struct member, no VM_FAULT_* meaning
-    # changes, so only the simulator can object
+    # changes, so the simulator objects, and lock-contract (issue 8), which reads the handler's
+    # VM_FAULT_LOCKED return holding i_mmap_rwsem against what do_cow_fault() releases
     text = (cow_tree / "mm/memory.c").read_text()
     assert text.count(SUCCESS_UNLOCK) == 1
     mbox = _patch_series(cow_tree, tmp_path, "mm: tidy the end of do_cow_fault", "mm/memory.c",
@@ -63,8 +64,12 @@ def test_fault_path_patch_with_no_rule_finding_is_simulated(cow_tree, tmp_path):
                          "\t}\n\treturn ret;")
     rc, rep = _review(mbox, cow_tree)
     assert rc == 1
-    assert [f["rule"] for f in rep["findings"]] == ["fault-sim"], rep["findings"]
-    f = rep["findings"][0]
+    assert sorted(f["rule"] for f in rep["findings"]) == ["fault-sim", "lock-contract"], \
+        rep["findings"]
+    lc = next(f for f in rep["findings"] if f["rule"] == "lock-contract")
+    assert lc["details"]["kind"] == "not released" and lc["function"] == "do_cow_fault"
+    assert lc["details"]["lock"] == "i_mmap_rwsem" and lc["details"]["handler"]["page"] == "null"
+    f = next(f for f in rep["findings"] if f["rule"] == "fault-sim")
     assert f["severity"] == "error" and f["introduced"]
     assert f["details"]["invariant"] == "I1" and "i_mmap" in f["message"]
     assert f["file"] == "mm/memory.c" and f["function"] == "do_cow_fault"
@@ -75,9 +80,9 @@ def test_fault_path_patch_with_no_rule_finding_is_simulated(cow_tree, tmp_path):
     assert f["simulation"]["trace"] and f["simulation"]["handler_source"] == "tree"
     text = _run("review", "--mbox", str(mbox), "--tree", str(cow_tree)).stdout
     assert "ERROR:FAULT_SIM: I1 lock balance at exit broken in do_cow_fault()" in text
-    # --no-simulate: nothing runs, nothing is found
+    # --no-simulate: the simulator does not run; the static lock contract still objects
     rc, rep = _review(mbox, cow_tree, "--no-simulate")
-    assert rc == 0 and rep["findings"] == []
+    assert rc == 1 and [f["rule"] for f in rep["findings"]] == ["lock-contract"]
 
 
 def test_unreached_changed_line_is_incomplete_not_holds(cow_tree, tmp_path):
