@@ -221,6 +221,29 @@ def contract_changes(ctx: Context) -> dict[str, list[tuple[int, str, str, int, s
     return {flag: sorted(set(r)) for flag, r in out.items()}
 
 
+_HANDLES = re.compile(r"the changelog gives it a new meaning and (\S+\(\)) handles it")
+
+
+def _join_reasons(reasons: list[str]) -> str:
+    """The reasons as one clause each: the functions that handle the changelog's new meaning
+    are named together, not in a clause of their own each."""
+    fns = [m.group(1) for r in reasons if (m := _HANDLES.fullmatch(r))]
+    out, said = [], False
+    for r in reasons:
+        if not _HANDLES.fullmatch(r):
+            out.append(r)
+        elif not said:
+            said = True
+            names = fns[0] if len(fns) == 1 else ", ".join(fns[:-1]) + " and " + fns[-1]
+            out.append(f"the changelog gives it a new meaning, and {names} "
+                       f"{'handles' if len(fns) == 1 else 'handle'} it")
+    return "; ".join(out)
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 MEANING = re.compile(r"\b(?:allow|may (?:now )?return|can now|now returns?|instead of|in place of|"
                      r"means?|meaning|indicat\w*|signals?)\b", re.I)
 
@@ -270,7 +293,7 @@ class FaultContract:
         for flag in sorted(changes):
             reasons = changes[flag]
             _rank, _why, file, line, fn = reasons[0]
-            why = "; ".join(dict.fromkeys(r for _k, r, *_x in reasons))
+            why = _join_reasons(list(dict.fromkeys(r for _k, r, *_x in reasons)))
             if ctx.tree is None:
                 ctx.skip(CHECK_TREE, f"no kernel tree: producers and consumers of {flag} "
                                      "outside the diff are not listed")
@@ -281,8 +304,9 @@ class FaultContract:
                 cons = [s for s in sites if s.status == "consumer"]
                 prod = [s for s in sites if s.status == "producer"]
                 untouched = [s for s in cons if not s.touched]
-                extra = (f"{len(prod)} producers and {len(cons)} consumers in the tree; "
-                         f"{len(untouched)} consumers are not touched by the series")
+                extra = (f"{_n(len(prod), 'producer')} and {_n(len(cons), 'consumer')} in the "
+                         f"tree; {_n(len(untouched), 'consumer')} "
+                         f"{'is' if len(untouched) == 1 else 'are'} not touched by the series")
             untouched_c = sorted({f"{s.file}:{s.function}" for s in sites
                                   if s.status == "consumer" and not s.touched and s.function})
             details = {"flag": flag, "reasons": list(dict.fromkeys(r for _k, r, *_x in reasons)),
@@ -293,9 +317,11 @@ class FaultContract:
                 sites = _merge_sites(sites, flow_sites)
                 if consumers:
                     details["consumers"] = consumers
-                    extra += (f"; {len(consumers)} callers receive its producers' result "
-                              f"({sum(1 for c in consumers if c['handles'] is False)} do not "
-                              f"handle the new case)")
+                    bad = sum(1 for c in consumers if c['handles'] is False)
+                    extra += (f"; {_n(len(consumers), 'caller')} "
+                              f"{'receives' if len(consumers) == 1 else 'receive'} its "
+                              f"producers' result ({bad} "
+                              f"{'does' if bad == 1 else 'do'} not handle the new case)")
             yield Finding(
                 rule=self.id, severity=self.severity, patch=ctx.patch.msgid, file=file,
                 line=line, function=fn, sites=sites,

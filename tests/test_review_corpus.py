@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -188,3 +189,15 @@ def test_a_site_no_scenario_reaches_is_not_called_safe():
     around = [f for f in full["findings"] if f["function"] == "do_fault_around"][0]
     assert around["simulation"]["verdict"] == "not reached"
     assert "do_fault_around()" in around["simulation"]["reason"]
+
+
+def test_a_change_message_says_each_thing_once_in_plain_english(cow):
+    """Issue 12 item 4: the changelog clause names every handling function in one clause."""
+    _rc, rep = cow
+    changes = [f for f in rep["findings"] if f["key"] == "VM_FAULT_LOCKED:change"]
+    assert changes
+    for f in changes:
+        assert f["message"].count("gives it a new meaning") == 1, f["message"]
+        assert not re.search(r"(?<!\d)1 (consumers|producers|callers)", f["message"])
+    by_fn = {f["function"]: f["message"] for f in changes}
+    assert "and __do_fault() and do_page_mkwrite() handle it" in by_fn["__do_fault"]
