@@ -282,3 +282,23 @@ def test_a_freed_block_left_mapped_is_reported_as_i4a(tmp_path, base_tree):
     assert res["invariant"].split()[0] == "I4a"
     assert re.search(r"maps block B\d+, which has been freed", res["trace"][-1]["action"])
     assert {"FR", "TR"} <= {s["thread"] for s in res["trace"]}
+
+
+# --- checklist: one item per finding of the same review ---------------------------------------
+
+def test_checklist_items_are_the_reviews_findings_with_the_simulators_verdict():
+    rep = review_json("--bundled", "cow-missing-init")
+    r = reviewbot("checklist", "--bundled", "cow-missing-init")
+    assert r.returncode in (0, 1) and r.stdout.startswith("# Review checklist"), r.stderr
+    sections = {s.split("\n", 1)[0]: s for s in r.stdout.split("\n## ")[1:]}
+    subject = {p["msgid"]: p["subject"] for p in rep["series"]["patches"]}
+    for f in rep["findings"]:
+        [sec] = [s for title, s in sections.items() if title == subject[f["patch"]]]
+        where = f"{f['file']}:{f['line']}" + (f" in {f['function']}()" if f["function"] else "")
+        head = (f"- [ ] **{f['rule']}** ({f['severity']}, introduced by this patch, {where}): ")
+        assert head in sec, head
+        item = sec.split(head, 1)[1].split("\n- [ ] ", 1)[0]
+        sim = f.get("simulation") or {}
+        if sim.get("verdict") in ("violated", "holds"):
+            assert f"verdict: {sim['verdict']}" in item, item
+    assert "verdict: violation" not in r.stdout
