@@ -24,14 +24,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
-# Each module, and the test files that can see its bugs (the fast and broad ones first: a
-# mutant stops at its first failing test).
+# Each module, and the test files that can see its bugs. A mutant stops at its first failing
+# test, so a few quick and broad tests (one or two reviews each) go first; pytest runs a test
+# named twice once.
+SMOKE = ["tests/test_user_checks.py::test_identity_is_stable_across_revisions_and_follows_the_site",
+         "tests/test_user_checks.py::test_json_keys_are_the_readme_schema"]
 T_REVIEW = ["tests/test_review_corpus.py", "tests/test_user_checks.py"]
 TESTS: dict[str, tuple[str, list[str]]] = {
     "findings": ("reviewbot/findings.py",
-                 ["tests/test_render_output.py", "tests/test_render_sarif.py", *T_REVIEW]),
+                 [*SMOKE, "tests/test_render_sarif.py", "tests/test_render_output.py",
+                  *T_REVIEW]),
     "engine": ("reviewbot/engine.py",
-               ["tests/test_rule_fixtures.py", *T_REVIEW, "tests/test_review_inputs.py"]),
+               [*SMOKE, "tests/test_rule_fixtures.py", *T_REVIEW,
+                "tests/test_review_inputs.py"]),
     "diff": ("reviewbot/diff.py",
              ["tests/test_review_inputs.py", "tests/test_apply_ladder.py", *T_REVIEW,
               "tests/test_rule_fixtures.py"]),
@@ -139,13 +144,17 @@ def run_module(name: str, work: Path, resume: bool) -> None:
         scratch_copy(copy)
     env = test_env(copy, mdir)
     cmd = test_command(tests, mdir)
-    t0 = time.monotonic()
-    base = subprocess.run(cmd.split(), cwd=copy, env=env, capture_output=True, text=True)
-    took = time.monotonic() - t0
-    if base.returncode != 0:
-        sys.exit(f"mutation: {name}: the unmutated tests fail:\n{base.stdout[-3000:]}")
-    timeout = max(120.0, 3 * took)
     cfg = mdir / "cosmic-ray.toml"
+    took = timeout = 0.0
+    if resume and cfg.exists():     # the unmutated run was timed when the session began
+        timeout = float(cfg.read_text().split("timeout = ")[1].split()[0])
+    else:
+        t0 = time.monotonic()
+        base = subprocess.run(cmd.split(), cwd=copy, env=env, capture_output=True, text=True)
+        took = time.monotonic() - t0
+        if base.returncode != 0:
+            sys.exit(f"mutation: {name}: the unmutated tests fail:\n{base.stdout[-3000:]}")
+        timeout = max(120.0, 3 * took)
     cfg.write_text(f'''[cosmic-ray]
 module-path = "{path}"
 timeout = {timeout:.0f}
@@ -161,8 +170,9 @@ exclude-operators = ["{EXCLUDE}"]
     if not (resume and session.exists()):
         cr("cosmic-ray", "init", str(cfg), str(session), env=env, cwd=copy)
         cr("cr-filter-operators", str(session), str(cfg), env=env, cwd=copy)
-    print(f"{name}: {path}: tests {took:.0f} s unmutated, timeout {timeout:.0f} s; "
-          f"{len(results(session, env, copy))} mutants to run", flush=True)
+    todo = sum(1 for _i, r in results(session, env, copy) if not r)
+    print(f"{name}: {path}: " + (f"tests {took:.0f} s unmutated, " if took else "resumed, ")
+          + f"timeout {timeout:.0f} s; {todo} mutants to run", flush=True)
     cr("cosmic-ray", "exec", str(cfg), str(session), env=env, cwd=copy)
 
 

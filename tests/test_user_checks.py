@@ -302,3 +302,18 @@ def test_checklist_items_are_the_reviews_findings_with_the_simulators_verdict():
         if sim.get("verdict") in ("violated", "holds"):
             assert f"verdict: {sim['verdict']}" in item, item
     assert "verdict: violation" not in r.stdout
+
+
+# --- a report read back from its JSON ----------------------------------------------------------
+
+@pytest.mark.parametrize("args", [["--bundled", "cow-missing-init", "--no-simulate"],
+                                  ["--bundled", "cow", "--no-tree"]])
+def test_a_report_read_back_from_its_json_says_the_same(args):
+    from reviewbot.findings import Report
+    from reviewbot.render.text import render_text
+    r = reviewbot("review", "--format", "json", *args)
+    text = reviewbot("review", *args)
+    back = Report.from_dict(json.loads(r.stdout))
+    assert back.to_json() == r.stdout
+    assert back.exit_status() == r.returncode == text.returncode
+    assert render_text(back) == text.stdout
