@@ -1,7 +1,7 @@
 """Issue 15's standing figure: the mutation score of each core module (cosmic-ray), the share
 of small deliberate bugs its tests catch (aim: 90% or more), and the mutants that survived.
 
-usage: .venv/bin/python bench/mutation.py [MODULE ...] [--resume] [--report] [--workdir DIR]
+usage: .venv/bin/python bench/mutation.py [MODULE ...] [--resume|--report|--recheck] [--workdir DIR]
        .venv/bin/python bench/mutation.py --list
 
 MODULE is a name from --list (`findings`, `engine`, `rules.field_init`, ...) or its path; no
@@ -213,12 +213,47 @@ def report(name: str, work: Path) -> tuple[int, int] | None:
     return len(killed), len(valid)
 
 
+def recheck(name: str, work: Path) -> None:
+    """Run each survivor of a past session again, against the work tree's tests as they are
+    now (copied over the session's), on the session's own copy of the module."""
+    mdir = work / name
+    copy = mdir / "tree"
+    session = mdir / "session.sqlite"
+    if not session.exists():
+        print(f"{name}: not run")
+        return
+    shutil.rmtree(copy / "tests")
+    shutil.copytree(ROOT / "tests", copy / "tests",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    env = test_env(copy, mdir)
+    cmd = test_command(TESTS[name][1], mdir)
+    for item, res in results(session, env, copy):
+        if not res or res.get("test_outcome") != "survived":
+            continue
+        m = item["mutations"][0]
+        src = copy / m["module_path"]
+        keep = src.read_bytes()
+        try:
+            cr("cosmic-ray", "apply", m["module_path"], m["operator_name"],
+               str(m["occurrence"]), env=env, cwd=copy)
+            r = subprocess.run(cmd.split(), cwd=copy, env=env, capture_output=True, text=True)
+        finally:
+            src.write_bytes(keep)
+        failed = [ln for ln in r.stdout.splitlines() if ln.startswith("FAILED ")]
+        line = m["start_pos"][0]
+        print(f"  {m['module_path']}:{line} {m['operator_name'].removeprefix('core/')} "
+              f"#{m['occurrence']}: " + (f"now killed by {failed[0][7:].split(' - ')[0]}"
+                                         if r.returncode else "still survives"), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("modules", nargs="*", help="names from --list, or their paths")
     ap.add_argument("--list", action="store_true", help="the modules and their test files")
     ap.add_argument("--report", action="store_true", help="print the scores of past runs only")
     ap.add_argument("--resume", action="store_true", help="go on with a run left unfinished")
+    ap.add_argument("--recheck", action="store_true",
+                    help="run a past session's survivors against the tests as they are now")
     ap.add_argument("--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp"))
                     / "reviewbot-mutation")
     a = ap.parse_args()
@@ -234,6 +269,9 @@ def main() -> None:
     if not a.report and not (BIN / "cosmic-ray").exists():
         sys.exit("mutation: cosmic-ray is not installed: .venv/bin/pip install -e '.[mutation]'")
     for name in names:
+        if a.recheck:
+            recheck(name, a.workdir.resolve())
+            continue
         if not a.report:
             run_module(name, a.workdir.resolve(), a.resume)
         report(name, a.workdir.resolve())
