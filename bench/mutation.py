@@ -35,7 +35,7 @@ TESTS: dict[str, tuple[str, list[str]]] = {
                  [*SMOKE, "tests/test_render_sarif.py", "tests/test_render_output.py",
                   *T_REVIEW]),
     "engine": ("reviewbot/engine.py",
-               [*SMOKE, "tests/test_rule_fixtures.py", *T_REVIEW,
+               [*SMOKE, "tests/test_rule_plugins.py", "tests/test_rule_fixtures.py", *T_REVIEW,
                 "tests/test_review_inputs.py"]),
     "diff": ("reviewbot/diff.py",
              ["tests/test_review_inputs.py", "tests/test_apply_ladder.py", *T_REVIEW,
