@@ -78,3 +78,13 @@ def test_a_plugin_finding_is_pre_existing_only_when_a_base_tree_has_it(tmp_path)
         fs = rep["findings"]
         assert fs and {f["rule"] for f in fs} == {"always"}
         assert {f["introduced"] for f in fs} == {introduced}, rep["series"]["mode"]
+
+
+def test_reviewbot_rules_shows_a_plugins_docstring_when_it_has_no_markdown(tmp_path):
+    site = plugin_path(tmp_path, {"always": "reviewbot_test_plugin:Always"})
+    env = dict(os.environ, PYTHONPATH=str(site))
+    r = subprocess.run([sys.executable, "-m", "reviewbot", "rules", "always"],
+                       capture_output=True, text=True, env=env, cwd="/", timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ("always (warning): a finding on every patch\n"
+                        "    Says the same thing of every patch, whichever tree it is shown.\n\n")

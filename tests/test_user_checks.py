@@ -100,6 +100,17 @@ def test_a_finding_the_base_already_has_is_pre_existing(tmp_path, base_tree):
     assert "0 introduced, 1 pre-existing" in text
 
 
+def test_the_total_line_counts_the_findings(tmp_path):
+    rep = review_json("--bundled", "cow-missing-unlock", "--no-simulate")
+    text = reviewbot("review", "--bundled", "cow-missing-unlock", "--no-simulate").stdout
+    fs = rep["findings"]
+    n = {s: sum(f["severity"] == s for f in fs) for s in ("error", "warning", "info")}
+    new = sum(f["introduced"] for f in fs)
+    assert fs and new == len(fs)
+    assert (f"total: {n['error']} errors, {n['warning']} warnings, {n['info']} info; "
+            f"{new} introduced, 0 pre-existing") in text
+
+
 # --- identity across revisions -------------------------------------------------------------
 
 def test_identity_is_stable_across_revisions_and_follows_the_site():
