@@ -88,3 +88,12 @@ def test_reviewbot_rules_shows_a_plugins_docstring_when_it_has_no_markdown(tmp_p
     assert r.returncode == 0, r.stderr
     assert r.stdout == ("always (warning): a finding on every patch\n"
                         "    Says the same thing of every patch, whichever tree it is shown.\n\n")
+
+
+def test_rules_option_takes_a_plugin_and_names_an_unknown_rule(tmp_path):
+    site = plugin_path(tmp_path, {"always": "reviewbot_test_plugin:Always"})
+    r = review(site, "--bundled", "clean", "--no-simulate", "--rules", "always,nosuch")
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == "reviewbot: nosuch: no such rule (see `reviewbot rules`)\n"
+    r = review(site, "--bundled", "clean", "--no-simulate", "--rules", "always")
+    assert r.returncode == 1 and "WARNING:ALWAYS: seen" in r.stdout, r.stderr

@@ -235,7 +235,9 @@ def readme_json_schema() -> dict[str, set[str]]:
     """The key names the README's "JSON (`review --format json`)" block lists per object."""
     text = (ROOT / "README.md").read_text()
     block = text.split("## JSON (`review --format json`)")[1].split("```")[1].strip()
-    return {"top": _keys_at_top(block), "series": _keys_at_top(_object_after(block, "series")),
+    return {"top": _keys_at_top(block),
+            "version": int(re.search(r'"version": (\d+)', block)[1]),
+            "series": _keys_at_top(_object_after(block, "series")),
             **{k: _keys_at_top(_object_after(block, k))
                for k in ("patches", "findings", "sites", "skipped")}}
 
@@ -244,6 +246,7 @@ def test_json_keys_are_the_readme_schema():
     schema = readme_json_schema()
     rep = review_json("--bundled", "cow-missing-init")
     assert set(rep) == schema["top"] == {"version", "series", "findings", "skipped"}
+    assert rep["version"] == schema["version"] == 1
     assert set(rep["series"]) == schema["series"]
     optional = {"simulation", "fix", "patch_line", "code"}
     for f in rep["findings"]:
