@@ -97,3 +97,12 @@ def test_rules_option_takes_a_plugin_and_names_an_unknown_rule(tmp_path):
     assert r.stderr == "reviewbot: nosuch: no such rule (see `reviewbot rules`)\n"
     r = review(site, "--bundled", "clean", "--no-simulate", "--rules", "always")
     assert r.returncode == 1 and "WARNING:ALWAYS: seen" in r.stdout, r.stderr
+
+
+def test_rules_option_runs_only_the_rules_named(tmp_path):
+    site = plugin_path(tmp_path, {"always": "reviewbot_test_plugin:Always"})
+    for only in (["field-init"], ["fault-contract", "field-init"]):
+        r = review(site, "--bundled", "cow", "--no-simulate", "--format", "json",
+                   "--rules", ",".join(only))
+        assert r.returncode == 1, r.stderr
+        assert sorted({f["rule"] for f in json.loads(r.stdout)["findings"]}) == only
