@@ -294,7 +294,9 @@ def test_a_freed_block_left_mapped_is_reported_as_i4a(tmp_path, base_tree):
     rc, res = simulate_json(root, "--scenario", "cow-read-truncate")
     assert rc == 1 and res["verdict"] == "violated"
     assert res["invariant"].split()[0] == "I4a"
-    assert re.search(r"maps block B\d+, which has been freed", res["trace"][-1]["action"])
+    # the file's page 0 is block B0, which truncate frees under the PTE
+    assert res["message"] == "pte[P:0] maps block B0, which has been freed"
+    assert res["trace"][-1]["action"] == "VIOLATION: " + res["message"]
     assert {"FR", "TR"} <= {s["thread"] for s in res["trace"]}
 
 
@@ -331,3 +333,31 @@ def test_a_report_read_back_from_its_json_says_the_same(args):
     assert back.to_json() == r.stdout
     assert back.exit_status() == r.returncode == text.returncode
     assert render_text(back) == text.stdout
+
+
+@pytest.fixture(scope="module")
+def cow_tree(tmp_path_factory):
+    return apply_thread(tmp_path_factory.mktemp("cow") / "tree", "cow")
+
+
+@pytest.mark.parametrize("old, new, message", [
+    # the COW page's memcg charge is never committed once it is mapped
+    ("\tdo_set_pte(vma, address, new_page, pte, true, true);\n"
+     "\tmem_cgroup_commit_charge(new_page, memcg, false);\n",
+     "\tdo_set_pte(vma, address, new_page, pte, true, true);\n",
+     "memcg charge of page#1 neither committed nor cancelled"),
+    # the failure path drops the charge but not the page
+    ("uncharge_out:\n\tmem_cgroup_cancel_charge(new_page, memcg);\n"
+     "\tpage_cache_release(new_page);\n",
+     "uncharge_out:\n\tmem_cgroup_cancel_charge(new_page, memcg);\n",
+     "anonymous page#1 is neither mapped nor freed (ref 1)"),
+])
+def test_a_leaked_cow_page_or_charge_is_i6(tmp_path, cow_tree, old, new, message):
+    root = tmp_path / "tree"
+    shutil.copytree(cow_tree, root, ignore=shutil.ignore_patterns(".git"))
+    path = root / "mm/memory.c"
+    path.write_text(replace_once(path.read_text(), old, new))
+    rc, res = simulate_json(root, "--scenario", "cow-truncate")
+    assert rc == 1 and res["invariant"].split()[0] == "I6"
+    assert res["message"] == message
+    assert simulate_json(cow_tree, "--scenario", "cow-truncate")[1]["verdict"] == "holds"
