@@ -323,7 +323,9 @@ def test_checklist_items_are_the_reviews_findings_with_the_simulators_verdict():
 # --- a report read back from its JSON ----------------------------------------------------------
 
 @pytest.mark.parametrize("args", [["--bundled", "cow-missing-init", "--no-simulate"],
-                                  ["--bundled", "cow", "--no-tree"]])
+                                  ["--bundled", "cow", "--no-tree"],
+                                  # outside any checkout: applied to no tree, exit 3
+                                  ["--mbox", str(corpus.thread_path("cow")), "--no-simulate"]])
 def test_a_report_read_back_from_its_json_says_the_same(args):
     from reviewbot.findings import Report
     from reviewbot.render.text import render_text
