@@ -206,10 +206,15 @@ class Report:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Report":
         s = d["series"]
+        patches = [PatchInfo(**p) for p in s["patches"]]
+        findings = [Finding.from_dict(f) for f in d["findings"]]
+        index = {p.msgid: p.index for p in patches}
+        for f in findings:      # not serialised; the findings are ordered by it
+            f.patch_index = index.get(f.patch, 0)
         return cls(series_subject=s["subject"], series_msgid=s["msgid"], revision=s["revision"],
-                   patches=[PatchInfo(**p) for p in s["patches"]], base=s["base"], mode=s["mode"],
+                   patches=patches, base=s["base"], mode=s["mode"],
                    applied=s.get("applied", "none"),
                    already_applied=s.get("already_applied", False),
                    tree_given=s.get("applied", "none") != "none" or s.get("not_applied", False),
-                   findings=[Finding.from_dict(f) for f in d["findings"]],
+                   findings=findings,
                    skipped=[Skipped(**k) for k in d["skipped"]])

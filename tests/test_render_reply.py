@@ -96,7 +96,8 @@ def make_mail(msgid: str, subject: str, body: str, parent: str | None = None,
 def sample_series(headers: str = HEADERS, cover_subject: str | None = None,
                   source: str = "corpus"):
     """A two-patch series around a COW patch (the real 2014 one or the corpus one), and the
-    report a review gives; finding lines are where the patch puts them."""
+    report a review gives (its verdict and invariant named as the simulator names them);
+    finding lines are where the patch puts them. Tests through the pipeline: test_user_checks."""
     cover_subject = cover_subject or "[PATCH v11 0/2] mm: let ->fault handlers do the COW"
     body = cow_body(source)
     test_line = new_line(body, "mm/memory.c", "+\tif (!vmf.page)")
@@ -128,8 +129,8 @@ def sample_series(headers: str = HEADERS, cover_subject: str | None = None,
                 sites=[Site("mm/memory.c", 2946, "do_cow_fault", "consumer", True),
                        Site("mm/memory.c", 2906, "do_read_fault", "consumer"),
                        Site("Documentation/filesystems/Locking", 530, "", "documentation")],
-                simulation={"verdict": "violation", "states": 4211,
-                            "invariant": "no mapped page beyond i_size after truncate",
+                simulation={"verdict": "violated", "states": 4211,
+                            "invariant": "I4b nothing mapped past EOF after truncate",
                             "trace": [{"thread": "CPU0", "action": "do_read_fault: ->fault "
                                        "returns VM_FAULT_LOCKED with page NULL"},
                                       {"thread": "CPU1", "action": "truncate: unmap_mapping_range"},
@@ -258,7 +259,7 @@ def test_prose_wrapped_questions_origin_and_footer(replies):
     assert "Is cow_page set in do_fault_around() before the structure is passed on?" in \
         " ".join(p1.split())
     assert "Does do_read_fault() in mm/memory.c still handle VM_FAULT_LOCKED" in " ".join(p1.split())
-    assert "verdict: violation" in " ".join(p1.split()) and "CPU1: truncate" in p1
+    assert "verdict: violated" in " ".join(p1.split()) and "CPU1: truncate" in p1
     # a patch under review is not merged: its fix goes into the next revision, with no tags
     assert "A possible fix, to fold into the next revision:" in p1
     assert not re.search(r"^\| (Reported-by|Closes):", p1 + p2, re.M)
