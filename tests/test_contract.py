@@ -16,7 +16,7 @@ from reviewbot.corpus import build_tree_repo
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = ROOT / "corpus" / "contract"
 sys.path.insert(0, str(CONTRACT))
-from cases import CASES  # noqa: E402
+from contract_cases import CASES  # noqa: E402
 
 
 @pytest.fixture(scope="module")
