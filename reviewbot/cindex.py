@@ -5,6 +5,7 @@ Candidates come from `git grep`; only files that can matter are parsed (tree-sit
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from reviewbot import cparse
 from reviewbot.cparse import line_of, text
@@ -159,8 +160,10 @@ def _has_storage(decl, word: str) -> bool:
     return any(c.type == "storage_class_specifier" and text(c) == word for c in decl.children)
 
 
+@lru_cache(maxsize=1024)
 def construction_sites(src: bytes, path: str, struct: str) -> list[ConstructionSite]:
-    """Every place in one file that makes a `struct <struct>` object."""
+    """Every place in one file that makes a `struct <struct>` object (kept: each new member
+    of the struct asks again; the caller must not change the list)."""
     root = cparse.parse(src).root_node
     out: list[ConstructionSite] = []
     ptr_vars: dict[str, set[str]] = {}   # function -> names of `struct S *` locals/params

@@ -142,15 +142,16 @@ def map_functions(pd: PatchDiff, read_base: Callable[[str], bytes | None] | None
             continue
         new = read_patched(f.path) if read_patched else None
         old = read_base(f.path) if read_base else None
-        new_fns = cparse.functions(new) if new is not None else []
-        old_fns = cparse.functions(old) if old is not None else []
+        # one table a file side: a lookup per changed line must not rescan the functions
+        new_fns = cparse.FunctionTable(cparse.functions(new) if new is not None else [])
+        old_fns = cparse.FunctionTable(cparse.functions(old) if old is not None else [])
         for h in f.hunks:
             names: list[str] = []
             if new is not None or old is not None:
                 if new is not None:
-                    names += [cparse.function_at(new, ln, new_fns) for ln, _t in h.added]
+                    names += [new_fns.at(ln) for ln, _t in h.added]
                 if old is not None:
-                    names += [cparse.function_at(old, ln, old_fns) for ln, _t in h.removed]
+                    names += [old_fns.at(ln) for ln, _t in h.removed]
             else:
                 names.append(_function_from_hunk_text(h))
             h.functions = list(dict.fromkeys(n for n in names if n))

@@ -203,6 +203,7 @@ class TreeView:
         self.overlay = dict(overlay or {})
         self.label = label
         self._grep_cache: dict[tuple, list[tuple[str, int, str]]] = {}
+        self.cache: dict = {}    # what a rule computed once for this view (files of a struct)
         self._worktree = (repo.head() == base and not repo.repo.bare)
         self._dirty: set[str] | None = None
         # whole-word hits in the base, shared by every view over the same base and kept on

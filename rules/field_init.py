@@ -15,6 +15,9 @@ from reviewbot_rules.field_init_flow import VALUE_SETTERS, field_status, is_init
 
 CHECK_TREE = "field-init: construction sites in the whole tree"
 CHECK_STRUCT = "field-init: which struct a member belongs to"
+# Budgets (README, "Budgets"): past them the rest is named under `skipped`, with counts
+MAX_MEMBERS = 64          # new members of one patch checked against the whole tree
+MAX_SITE_FILES = 300      # files scanned for one struct's construction sites
 
 
 def _images(ctx: Context, pd=None):
@@ -142,7 +145,14 @@ class FieldInit:
         return {m.struct for m in _members(ctx)}
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for m in _members(ctx):
+        members = _members(ctx)
+        if ctx.tree is not None and len(members) > MAX_MEMBERS:
+            rest = members[MAX_MEMBERS:]
+            ctx.skip(CHECK_TREE, f"{len(rest)} of the {len(members)} new members (from "
+                     f"struct {rest[0].struct}.{rest[0].name}) are not checked: past the budget "
+                     f"of {MAX_MEMBERS} members a patch")
+            members = members[:MAX_MEMBERS]
+        for m in members:
             if ctx.tree is None:
                 yield from self._diff_only(ctx, m)
             else:
@@ -173,6 +183,11 @@ class FieldInit:
             # the hunk adding it did not apply: the tree's sites still tell what the diff says
             order = order + [m.name]
         sites = scan_sites(tree, m.struct, m.name, order)
+        files, total = _struct_files(tree, m.struct)
+        if total > len(files):
+            ctx.skip(CHECK_TREE, f"struct {m.struct}.{m.name}: {total} files may build a struct "
+                     f"{m.struct}; only the first {len(files)} are checked ({len(sites)} sites "
+                     f"there): past the budget of {MAX_SITE_FILES} files a struct")
         site_list = [Site(cs.file, cs.line, cs.function, status, (cs.file, cs.function)
                           in ctx.touched, f"{cs.kind} of {cs.var}: {detail}")
                      for cs, status, detail, _src in sites]
@@ -200,14 +215,23 @@ def scan_sites(tree, struct: str, member: str, order: list[str]
                ) -> list[tuple[cindex.ConstructionSite, str, str, bytes]]:
     """Every construction site of `struct` in the tree, with the member's status there."""
     sites = []
-    for path in candidate_files(tree, struct):
-        src = tree.read(path)
-        if src is None:
-            continue
+    for path, src in _struct_files(tree, struct)[0]:
         for (*fields, node_id), status, detail in memo.cached(_file_sites, src, path, struct,
                                                               member, order):
             sites.append((cindex.ConstructionSite(*fields, tuple(node_id)), status, detail, src))
     return sites
+
+
+def _struct_files(tree, struct: str) -> tuple[list[tuple[str, bytes]], int]:
+    """(path, source) of the files that may build `struct`, found and read once a tree for
+    all its new members, at most MAX_SITE_FILES of them; and how many there are."""
+    key = ("field-init:files", struct)
+    if key not in tree.cache:
+        paths = candidate_files(tree, struct)
+        files = [(p, src) for p in paths[:MAX_SITE_FILES] for src in [tree.read(p)]
+                 if src is not None]
+        tree.cache[key] = (files, len(paths))
+    return tree.cache[key]
 
 
 def _left_out(ctx: Context, m: cindex.Member) -> bool:
