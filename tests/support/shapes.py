@@ -143,3 +143,13 @@ def list_head_member(repo: Path) -> str:
     """A member added to struct list_head, which the whole tree builds."""
     return kernel_patch(repo, "include/linux/types.h", LIST_HEAD_61,
                         LIST_HEAD_61 + "\tunsigned long bounds_gen;\n", "[PATCH] list: a member")
+
+
+def big_mail(megabytes: float) -> str:
+    """A patch mail of about `megabytes` MB: one text file of many added lines."""
+    n = int(megabytes * 1024 * 1024 / 40)
+    added = "".join(f"+line {i:08d} of a very large text file\n" for i in range(n))
+    diff = (f"diff --git a/Documentation/big.txt b/Documentation/big.txt\nnew file mode 100644\n"
+            f"--- /dev/null\n+++ b/Documentation/big.txt\n@@ -0,0 +1,{n} @@\n{added}")
+    return mail("[PATCH] docs: a big file", "A big file.\n\nSigned-off-by: Test Author "
+                f"<author@example.org>\n---\n{diff}-- \n2.39.5\n")
