@@ -153,3 +153,10 @@ def big_mail(megabytes: float) -> str:
             f"--- /dev/null\n+++ b/Documentation/big.txt\n@@ -0,0 +1,{n} @@\n{added}")
     return mail("[PATCH] docs: a big file", "A big file.\n\nSigned-off-by: Test Author "
                 f"<author@example.org>\n---\n{diff}-- \n2.39.5\n")
+
+
+def long_line(chars: int = 20000) -> str:
+    """A patch adding, inside struct vm_fault, a line of `chars` blanks and one word (no `;`)."""
+    anchor = "\tpte_t *pte;\t\t\t/* pte slot that belongs to ->pgoff */\n"
+    return corpus_patch("include/linux/mm.h", anchor,
+                        anchor + "\tint bounds_member;\n\t" + " " * chars + "x\n")
