@@ -65,8 +65,10 @@ class StructDef:
     comments: tuple[tuple[int, int], ...]   # lines of comments in the body and right above it
 
 
+@lru_cache(maxsize=256)
 def structs(src: bytes) -> list[StructDef]:
-    """Every struct definition (with a body) in a file, with its member declarations."""
+    """Every struct definition (with a body) in a file, with its member declarations (kept:
+    each new member asks for its struct's order again; callers must not change the list)."""
     out = []
     stack = [cparse.parse(src).root_node]
     while stack:

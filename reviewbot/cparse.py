@@ -88,7 +88,8 @@ def mask(src: bytes) -> bytes:
 MAX_NESTING = 100
 _BRACKET = re.compile(rb"[(\[{]|[)\]}]")
 # comments, string and character literals: their brackets do not nest code
-_NOT_CODE = re.compile(rb'/\*.*?\*/|//[^\n]*|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'', re.S)
+_NOT_CODE = re.compile(rb'/\*.*?\*/|//[^\n]*|"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'
+                       rb"'[^'\\\n]*(?:\\.[^'\\\n]*)*'", re.S)
 
 
 def _deep_groups(src: bytes) -> list[tuple[int, int]]:

@@ -44,7 +44,8 @@ def mime_nested(depth: int) -> bytes:
     parts = [head]
     for i in range(depth):
         parts.append(f'Content-Type: multipart/mixed; boundary="b{i}"\n\n--b{i}\n')
-    parts.append("Content-Type: text/plain\n\nhello\n")
+    patch = corpus_patch("mm/memory.c", FN_ANCHOR, "/* nested */\n" + FN_ANCHOR)
+    parts.append("Content-Type: text/plain\n\n" + patch.split("\n\n", 1)[1])
     for i in reversed(range(depth)):
         parts.append(f"--b{i}--\n")
     return "".join(parts).encode()
@@ -157,6 +158,9 @@ def big_mail(megabytes: float) -> str:
 
 def long_line(chars: int = 20000) -> str:
     """A patch adding, inside struct vm_fault, a line of `chars` blanks and one word (no `;`)."""
+    import re
     anchor = "\tpte_t *pte;\t\t\t/* pte slot that belongs to ->pgoff */\n"
-    return corpus_patch("include/linux/mm.h", anchor,
+    mail = corpus_patch("include/linux/mm.h", anchor,
                         anchor + "\tint bounds_member;\n\t" + " " * chars + "x\n")
+    # the section git writes after @@: the checklist reads members in a struct's hunks
+    return re.sub(r"(?m)^(@@ [^@]* @@)$", r"\1 struct vm_fault {", mail)
