@@ -93,15 +93,19 @@ def parse_diff_text(body: str, where: str) -> list[FileDiff]:
         raise ReviewbotError(where, f"diff does not parse: {exc}") from None
     if len(ps) == 0:
         raise ReviewbotError(where, "no file diff found in the patch")
+    _check_hunk_headers(body, where)
     files = []
     for pf in ps:
-        src = pf.source_file[2:] if pf.source_file.startswith("a/") else pf.source_file
-        tgt = pf.target_file[2:] if pf.target_file.startswith("b/") else pf.target_file
+        src, tgt = _side_path(pf.source_file), _side_path(pf.target_file)
+        quilt = "~" in src and src.split("~", 1)[0] == tgt
+        if quilt:
+            src = tgt          # quilt (akpm's `-fix` mails): `--- a/mm/memory.c~name-of-fix`
         if pf.is_binary_file:
             raise ReviewbotError(where, f"binary diff of {pf.path} cannot be reviewed")
-        if pf.is_rename or (src != tgt and src != "/dev/null" and tgt != "/dev/null"):
+        if (pf.is_rename and not quilt) or (src != tgt and src != "/dev/null"
+                                            and tgt != "/dev/null"):
             raise ReviewbotError(where, f"rename {src} -> {tgt} is not supported")
-        path = _safe_path(pf.path, where)
+        path = _safe_path(tgt if quilt else pf.path, where)
         if src != "/dev/null":
             _safe_path(src, where)
         hunks = []
@@ -127,6 +131,31 @@ def parse_diff_text(body: str, where: str) -> list[FileDiff]:
         files.append(FileDiff(path=path, is_added=pf.is_added_file, is_removed=pf.is_removed_file,
                               hunks=hunks))
     return files
+
+
+def _side_path(name: str) -> str:
+    """A ---/+++ file name without its a/ or b/ (quilt writes a/ on both sides)."""
+    return name[2:] if name.startswith(("a/", "b/")) else name
+
+
+_HUNK_HEAD = re.compile(r"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
+
+
+def _check_hunk_headers(body: str, where: str) -> None:
+    """Every `@@` line of the diff is a whole hunk header: unidiff skips a broken one (or a
+    mail cut inside it) and reviews a shorter diff without a word."""
+    path, n = "", 0
+    in_diff = False
+    for line in body.split("\n"):
+        if line.startswith(("diff --git ", "diff -")):
+            in_diff = True
+        elif line.startswith("+++ ") and in_diff:
+            path, n = _side_path(line[4:].split("\t")[0].strip()), 0
+        elif line.startswith("@@") and in_diff and path:
+            n += 1
+            if not _HUNK_HEAD.match(line):
+                shown = line if len(line) <= 60 else line[:57] + "..."
+                raise ReviewbotError(where, f"{path} hunk #{n}: invalid hunk header {shown!r}")
 
 
 def is_c(path: str) -> bool:

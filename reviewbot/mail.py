@@ -62,6 +62,22 @@ def parse_msgid(value: object) -> str:
     return m.group(1) if m else text.strip("<> ")
 
 
+def message_id(msg: Message) -> str:
+    """A message's own Message-ID as b4 (and so `review`) reads it: the one parser for every
+    command; Python's header parser cuts `<a(b)c@x.org>` short."""
+    try:
+        import liblore.utils
+        found = liblore.utils.get_clean_msgid(msg, "Message-Id")
+    except Exception:       # a header b4 cannot read: the plain form, if any
+        found = None
+    if found:
+        return one_line(found)
+    try:
+        return parse_msgid(msg.get("Message-ID", ""))
+    except Exception:
+        return ""
+
+
 def msgid_list(value: object) -> list[str]:
     return re.findall(r"<([^<>\s]+)>", one_line(value))
 
@@ -197,7 +213,7 @@ def parse_patch_mail(msg: Message) -> PatchMail:
     changelog, diff = split_body(body)
     refs = msgid_list(hdr("References"))
     irt = parse_msgid(hdr("In-Reply-To")) if hdr("In-Reply-To") else ""
-    return PatchMail(msgid=parse_msgid(hdr("Message-ID")), subject=hdr("Subject"),
+    return PatchMail(msgid=message_id(msg), subject=hdr("Subject"),
                      author=authors[0] if authors else ("", ""), date=hdr("Date"),
                      to=parse_addresses(hdr("To")), cc=parse_addresses(hdr("Cc")),
                      references=refs, in_reply_to=irt, list_id=hdr("List-Id"),

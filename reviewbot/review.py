@@ -132,9 +132,10 @@ def review_with_mail(args) -> tuple[Report, dict[str, EmailMessage]]:
             report.skipped.append(Skipped("tree", "no kernel tree: the current directory is not "
                                           "a git checkout and no --tree was given"))
             report.tree_given = True     # a tree was wanted and none was found: not a pass
+        from reviewbot.mail import message_id
         mails: dict[str, EmailMessage] = {}
         for m in messages:
-            mid = str(m.get("Message-ID", "")).strip().strip("<>")
+            mid = message_id(m)
             if mid:
                 mails.setdefault(mid, m)
         return report.sorted(), mails
@@ -159,7 +160,7 @@ def review_messages(messages: list[EmailMessage], tree: str | Path | None, base:
 def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules,
                   simulate: bool = True) -> Report:
     diffs = [parse_patch(p) for p in series.patches]
-    skipped: list[Skipped] = []
+    skipped: list[Skipped] = [Skipped("series", note) for note in series.notes]
     if not series.complete:
         have = {p.index for p in series.patches}
         gone = ", ".join(f"{i}/{series.total}" for i in range(1, series.total + 1)

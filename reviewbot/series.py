@@ -50,6 +50,7 @@ class Series:
     complete: bool
     revisions: list[int]
     followups: list[Patch] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)   # numbering the subjects get wrong
 
     @property
     def msgid(self) -> str:
@@ -116,4 +117,37 @@ def parse_series(messages: list[EmailMessage], revision: int | None = None,
             continue
     return Series(subject=subject, revision=lser.revision, total=total, cover=cover,
                   patches=patches, base_commit=base, complete=not missing,
-                  revisions=revisions, followups=followups)
+                  revisions=revisions, followups=followups,
+                  notes=numbering_notes(messages, lser.revision, total))
+
+
+def numbering_notes(messages: list[EmailMessage], revision: int, total: int) -> list[str]:
+    """What the subjects' n/m say that the assembled series cannot show: two mails with one
+    number (b4 keeps one or renumbers), a number past its total, a total that is not the
+    number of patches."""
+    from reviewbot.mail import one_line, subject_tags
+    claims: dict[tuple[int, int], list[str]] = {}
+    for msg in messages:
+        try:
+            subject = one_line(msg.get("Subject", ""))
+            mid = one_line(msg.get("Message-ID", "")).strip("<> ")
+        except Exception:
+            continue
+        is_patch, n, m, rev = subject_tags(subject)
+        if is_patch and rev == revision and re.search(r"\b\d+\s*/\s*\d+\b", subject):
+            claims.setdefault((n, m), [])
+            if mid not in claims[(n, m)]:
+                claims[(n, m)].append(mid)
+    notes = []
+    for (n, m), mids in sorted(claims.items()):
+        if len(mids) > 1 and n > 0:
+            notes.append(f"{len(mids)} mails are numbered [PATCH {n}/{m}] ("
+                         + ", ".join(mids[:3]) + "): patches were numbered again in thread "
+                         "order; check that the right one was reviewed")
+        if n > m:
+            notes.append(f"a subject says [PATCH {n}/{m}], a number past its total; reviewed "
+                         f"as {n}/{total}")
+        elif m != total and n > 0:
+            notes.append(f"a subject says [PATCH {n}/{m}], but the series has {total} "
+                         f"patch{'es' if total != 1 else ''}; reviewed as {n}/{total}")
+    return notes
