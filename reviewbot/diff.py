@@ -105,7 +105,7 @@ def parse_diff_text(body: str, where: str) -> list[FileDiff]:
         if (pf.is_rename and not quilt) or (src != tgt and src != "/dev/null"
                                             and tgt != "/dev/null"):
             raise ReviewbotError(where, f"rename {src} -> {tgt} is not supported")
-        path = _safe_path(tgt if quilt else pf.path, where)
+        path = _safe_path(tgt if tgt != "/dev/null" else src, where)
         if src != "/dev/null":
             _safe_path(src, where)
         hunks = []
@@ -134,8 +134,34 @@ def parse_diff_text(body: str, where: str) -> list[FileDiff]:
 
 
 def _side_path(name: str) -> str:
-    """A ---/+++ file name without its a/ or b/ (quilt writes a/ on both sides)."""
+    """A ---/+++ file name without git's quoting and its a/ or b/ (quilt writes a/ on both)."""
+    name = unquote(name)
     return name[2:] if name.startswith(("a/", "b/")) else name
+
+
+_C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def unquote(name: str) -> str:
+    """git's quoted path form (`"a/mm/\\303\\251t.c"`): C escapes, octal bytes, UTF-8."""
+    if len(name) < 2 or not (name.startswith('"') and name.endswith('"')):
+        return name
+    out, i, body = bytearray(), 0, name[1:-1]
+    while i < len(body):
+        c = body[i]
+        if c == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt in "01234567" and re.fullmatch(r"[0-7]{3}", body[i + 1:i + 4]):
+                out.append(int(body[i + 1:i + 4], 8) & 0xFF)
+                i += 4
+                continue
+            if nxt in _C_ESCAPES:
+                out.append(_C_ESCAPES[nxt])
+                i += 2
+                continue
+        out += c.encode("utf-8", "surrogateescape")
+        i += 1
+    return out.decode("utf-8", "surrogateescape")
 
 
 _HUNK_HEAD = re.compile(r"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")

@@ -136,3 +136,22 @@ def test_b4_check_fails_with_reviews_error(tmp_path, tree, edit, problem):
     [entry] = json.loads(rb("b4-check", "--tree", str(tree), "--no-simulate",
                             stdin=mail.encode()).stdout)
     assert entry["status"] == "fail" and problem in entry["summary"]
+
+
+def test_git_quoted_non_ascii_path_is_reviewed(tmp_path):
+    t = tmp_path / "tree"
+    corpus.build_tree_repo(t)
+    git = ["git", "-C", str(t), "-c", "user.name=a", "-c", "user.email=a@b.c"]
+    (t / "mm" / "été.c").write_text("int x;\n")
+    subprocess.run(git + ["add", "-A"], check=True)
+    subprocess.run(git + ["commit", "-qm", "base"], check=True)
+    (t / "mm" / "été.c").write_text("int x;\n\nstatic int f(void)\n{\n\treturn 1;\n}\n")
+    diff = subprocess.run(git + ["diff"], check=True, capture_output=True, text=True).stdout
+    subprocess.run(git + ["checkout", "-q", "."], check=True)
+    assert '"a/mm/\\303\\251t\\303\\251.c"' in diff          # git's quoted form
+    mail = shapes.mail("[PATCH] mm: q", f"Q.\n\nSigned-off-by: A <a@b.c>\n---\n{diff}-- \n2.39\n")
+    rc, rep, err = review(tmp_path, t, mail)
+    assert rc == 0, err
+    [p] = rep["series"]["patches"]
+    assert rep["series"]["applied"] == "exact" and p["files"] == ["mm/été.c"] \
+        and p["functions"] == ["mm/été.c:f"]
