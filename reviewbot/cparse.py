@@ -40,6 +40,9 @@ DECLARATION = re.compile(rb"^((?:static\s+|extern\s+)?)((?:DEFINE|DECLARE)_\w+|L
 # iterator macros opening a loop: for_each_*(...), list_for_each_entry(...) -> while (...)
 ITERATOR = re.compile(rb"(?<![\w.>])(\w*for_each\w*)(?=\s*" + _ARGS + rb"\s*[^\s;,)])")
 ASM_GOTO = re.compile(rb"\basm_volatile_goto\b")
+# an indented DECLARE_*(name, ...); (a struct member such as DECLARE_BITMAP, or a local) ->
+# long name; so the member or variable it declares is seen, at the same offsets
+MEMBER_MACRO = re.compile(rb"^([ \t]+)DECLARE_\w+\((\w+)\b[^;\n]*\)([ \t]*;)", re.M)
 
 
 def _blank(b: bytes) -> bytes:
@@ -74,8 +77,15 @@ def _iterator(m: re.Match) -> bytes:
     return b"while".ljust(len(m.group(1)))
 
 
+def _member_macro(m: re.Match) -> bytes:
+    decl = b"long " + m.group(2)
+    whole = m.group(0)[len(m.group(1)):-len(m.group(3))]
+    return m.group(1) + decl.ljust(len(whole)) + m.group(3)
+
+
 def mask(src: bytes) -> bytes:
     src = ANNOTATIONS.sub(lambda m: _blank(m.group(0)), src)
+    src = MEMBER_MACRO.sub(_member_macro, src)
     src = SYSCALL.sub(_syscall, src)
     src = DECLARATION.sub(_declaration, src)
     src = ITERATOR.sub(_iterator, src)

@@ -155,3 +155,18 @@ def test_git_quoted_non_ascii_path_is_reviewed(tmp_path):
     [p] = rep["series"]["patches"]
     assert rep["series"]["applied"] == "exact" and p["files"] == ["mm/été.c"] \
         and p["functions"] == ["mm/été.c:f"]
+
+
+@pytest.mark.parametrize("added, members", [
+    ("\tDECLARE_BITMAP(bounds_bits, 8);\n", {"bounds_bits"}),
+    ("\tunion {\n\t\tint bounds_a;\n\t\tlong bounds_b;\n\t};\n", {"bounds_a", "bounds_b"}),
+])
+def test_members_added_through_macros_and_anonymous_unions_are_checked(tmp_path, tree, added,
+                                                                       members):
+    anchor = "\tpte_t *pte;\t\t\t/* pte slot that belongs to ->pgoff */\n"
+    rc, rep, err = review(tmp_path, tree, shapes.corpus_patch("include/linux/mm.h", anchor,
+                                                              anchor + added))
+    assert rc == 1, err
+    assert {f["details"]["member"] for f in rep["findings"] if f["rule"] == "field-init"} \
+        == members
+    assert not [s for s in rep["skipped"] if s["check"] == "parse"]
