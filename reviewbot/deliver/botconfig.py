@@ -200,6 +200,9 @@ _SMTP_KINDS = {str: ("smtpServer", "server", "smtpUser", "user", "smtpPass", "pa
 def _smtp(data, where: str) -> SmtpConfig:
     """[smtp], each value checked for type and range before it is used."""
     t = _Table(data, where)
+    for key in _SMTP_KINDS[int]:        # git config spells numbers as strings: "25" is 25
+        if isinstance(t.data.get(key), str) and t.data[key].strip().isdigit():
+            t.data[key] = int(t.data[key])
     for kind, keys in _SMTP_KINDS.items():
         for key in keys:
             if key in t.data:
