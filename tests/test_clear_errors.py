@@ -66,6 +66,7 @@ def test_reply_send_git_config_of_the_wrong_shape(tmp_path, key, value, problem)
            "GIT_CONFIG_VALUE_0": value, "GIT_CONFIG_KEY_1": "sendemail.confirm",
            "GIT_CONFIG_VALUE_1": "never"}
     err = one_error(rb("reply", "--bundled", "--no-simulate", "--send", "--sent-log", str(log),
-                       env=env, cwd=str(tmp_path)))
+                       "--from", "Reviewer <reviewer@example.org>", env=env,
+                       cwd=str(tmp_path)))
     assert err.startswith(f"reviewbot: git config {problem}")
     assert not log.exists() and not list(Path(tmp_path).iterdir())
