@@ -57,15 +57,29 @@ class Series:
         return (self.cover or self.patches[0]).msgid
 
 
+def _headers(msg: EmailMessage) -> list[tuple[str, str]]:
+    """(name, value) of every header, decoded; a value Python's header parser cannot read (a
+    mangled Message-ID raises IndexError inside it) is kept as it was sent."""
+    out = []
+    for k, raw in msg.raw_items():
+        try:
+            out.append((k, str(msg.policy.header_fetch_parse(k, raw))))
+        except Exception:
+            out.append((k, str(raw)))
+    return out
+
+
 def _patch_from(lmsg, index: int, total: int) -> Patch:
     msg: EmailMessage = lmsg.msg
-    headers = {k: str(v) for k, v in msg.items()}
-    rcpts = [addr for _n, addr in getaddresses(msg.get_all("to", []) + msg.get_all("cc", []))
+    pairs = _headers(msg)
+    headers = dict(pairs)
+    rcpts = [addr for _n, addr in getaddresses([v for k, v in pairs if k.lower() in ("to", "cc")])
              if addr]
     author = f"{lmsg.fromname} <{lmsg.fromemail}>" if lmsg.fromname else lmsg.fromemail
+    date = next((v for k, v in pairs if k.lower() == "date"), "")
     return Patch(msgid=lmsg.msgid, subject=" ".join(lmsg.full_subject.split()),
                  title=" ".join(lmsg.subject.split()), index=index, total=total, author=author,
-                 author_email=lmsg.fromemail, date=str(msg.get("date", "")), body=lmsg.body,
+                 author_email=lmsg.fromemail, date=date, body=lmsg.body,
                  headers=headers, recipients=rcpts, references=list(lmsg.references or []),
                  trailers=[f"{t.name}: {t.value}" for t in lmsg.trailers])
 

@@ -104,3 +104,16 @@ def test_deep_mime_is_refused_not_recursed(tmp_path, depth):
     path.write_bytes(("From: A <a@b.c>\nSubject: [PATCH] x\nMessage-ID: <a@b.c>\n" + part).encode())
     with pytest.raises(ReviewbotError, match=f"MIME parts nested {depth} deep"):
         build_report(args_for(path))
+
+
+def test_a_second_empty_message_id_header_is_no_crash(tmp_path):
+    """bench/fuzz.py found it: Python's header parser raises IndexError on `Message-ID: <>`."""
+    from reviewbot import corpus
+    from support.mbox import split_mboxrd
+    patch = next(m for m in split_mboxrd(corpus.thread_path("cow").read_bytes())
+                 if b"Subject: [PATCH v2 1/2]" in m)
+    head, _, body = patch.partition(b"\n\n")
+    path = tmp_path / "in.mbox"
+    path.write_bytes(head + b"\nMessage-ID: <>\n\n" + body)
+    report = build_report(args_for(path))
+    assert report.patches and report.patches[0].index == 1

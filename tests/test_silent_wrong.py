@@ -118,7 +118,7 @@ def test_one_message_id_parser_for_review_reply_and_b4_check(tmp_path, tree, msg
     assert {e["status"] for e in entries} == {"warn"}
     out = tmp_path / "out"
     p = rb("reply", "--mbox", str(shapes.write(tmp_path, "m.mbox", mail)), "--tree", str(tree),
-           "--no-simulate", "--outdir", str(out))
+           "--no-simulate", "--outdir", str(out), "--from", "Reviewer <reviewer@example.org>")
     assert p.returncode == 0 and len(list(out.iterdir())) == 1, p.stderr.decode()
 
 
