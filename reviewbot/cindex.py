@@ -5,6 +5,7 @@ Candidates come from `git grep`; only files that can matter are parsed (tree-sit
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from reviewbot import cparse
 from reviewbot.cparse import line_of, text
@@ -64,8 +65,10 @@ class StructDef:
     comments: tuple[tuple[int, int], ...]   # lines of comments in the body and right above it
 
 
+@lru_cache(maxsize=256)
 def structs(src: bytes) -> list[StructDef]:
-    """Every struct definition (with a body) in a file, with its member declarations."""
+    """Every struct definition (with a body) in a file, with its member declarations (kept:
+    each new member asks for its struct's order again; callers must not change the list)."""
     out = []
     stack = [cparse.parse(src).root_node]
     while stack:
@@ -159,8 +162,10 @@ def _has_storage(decl, word: str) -> bool:
     return any(c.type == "storage_class_specifier" and text(c) == word for c in decl.children)
 
 
+@lru_cache(maxsize=1024)
 def construction_sites(src: bytes, path: str, struct: str) -> list[ConstructionSite]:
-    """Every place in one file that makes a `struct <struct>` object."""
+    """Every place in one file that makes a `struct <struct>` object (kept: each new member
+    of the struct asks again; the caller must not change the list)."""
     root = cparse.parse(src).root_node
     out: list[ConstructionSite] = []
     ptr_vars: dict[str, set[str]] = {}   # function -> names of `struct S *` locals/params

@@ -40,6 +40,9 @@ DECLARATION = re.compile(rb"^((?:static\s+|extern\s+)?)((?:DEFINE|DECLARE)_\w+|L
 # iterator macros opening a loop: for_each_*(...), list_for_each_entry(...) -> while (...)
 ITERATOR = re.compile(rb"(?<![\w.>])(\w*for_each\w*)(?=\s*" + _ARGS + rb"\s*[^\s;,)])")
 ASM_GOTO = re.compile(rb"\basm_volatile_goto\b")
+# an indented DECLARE_*(name, ...); (a struct member such as DECLARE_BITMAP, or a local) ->
+# long name; so the member or variable it declares is seen, at the same offsets
+MEMBER_MACRO = re.compile(rb"^([ \t]+)DECLARE_\w+\((\w+)\b[^;\n]*\)([ \t]*;)", re.M)
 
 
 def _blank(b: bytes) -> bytes:
@@ -74,17 +77,83 @@ def _iterator(m: re.Match) -> bytes:
     return b"while".ljust(len(m.group(1)))
 
 
+def _member_macro(m: re.Match) -> bytes:
+    decl = b"long " + m.group(2)
+    whole = m.group(0)[len(m.group(1)):-len(m.group(3))]
+    return m.group(1) + decl.ljust(len(whole)) + m.group(3)
+
+
 def mask(src: bytes) -> bytes:
     src = ANNOTATIONS.sub(lambda m: _blank(m.group(0)), src)
+    src = MEMBER_MACRO.sub(_member_macro, src)
     src = SYSCALL.sub(_syscall, src)
     src = DECLARATION.sub(_declaration, src)
     src = ITERATOR.sub(_iterator, src)
     return ASM_GOTO.sub(b"asm volatile goto", src)
 
 
+# Budget: brackets nested deeper than this are not parsed. Every walk over the syntax tree
+# (indexing, the member flow walk, the simulator's front end) then stays far below Python's
+# recursion limit; the 6.1 tree nests at most 16 deep.
+MAX_NESTING = 100
+_BRACKET = re.compile(rb"[(\[{]|[)\]}]")
+# comments, string and character literals: their brackets do not nest code
+_NOT_CODE = re.compile(rb'/\*.*?\*/|//[^\n]*|"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'
+                       rb"'[^'\\\n]*(?:\\.[^'\\\n]*)*'", re.S)
+
+
+def _deep_groups(src: bytes) -> list[tuple[int, int]]:
+    """Byte spans of the bracket groups opened one level inside a top-level group (a statement
+    or initialiser of a function body) that nest deeper than MAX_NESTING."""
+    if src.count(b"(") + src.count(b"{") + src.count(b"[") <= MAX_NESTING:
+        return []
+    code = _NOT_CODE.sub(lambda m: _blank(m.group(0)), src)
+    spans: list[tuple[int, int]] = []
+    depth = deepest = start = 0
+    for m in _BRACKET.finditer(code):
+        if m.group(0) in b"([{":
+            depth += 1
+            if depth <= 2:
+                start, deepest = m.start(), 0
+            deepest = max(deepest, depth)
+        elif depth > 0:
+            depth -= 1
+            if depth <= 1 and deepest > MAX_NESTING:
+                spans.append((start, m.end()))
+                deepest = 0
+    if depth > 0 and deepest > MAX_NESTING:
+        spans.append((start, len(code)))
+    return spans
+
+
+def too_deep(src: bytes) -> list[tuple[int, int]]:
+    """Line spans (1-based, inclusive) of the code parse() leaves out for nesting deeper than
+    MAX_NESTING brackets."""
+    return [(src.count(b"\n", 0, a) + 1, src.count(b"\n", 0, b) + 1)
+            for a, b in _deep_groups(src)]
+
+
+def _without_deep(src: bytes) -> bytes:
+    """`src` with each too-deep group emptied to `(0)`, `[0]` or `{}` padded with spaces, so
+    the code around it (the rest of the function) still parses at the same offsets."""
+    spans = _deep_groups(src)
+    if not spans:
+        return src
+    out, at = [], 0
+    for a, b in spans:
+        group = src[a:b]
+        inner = _blank(group[1:-1]) if group[-1:] in b")]}" else _blank(group[1:])
+        if group[:1] in b"([" and inner[:1] == b" ":
+            inner = b"0" + inner[1:]
+        out += [src[at:a], group[:1], inner, group[-1:] if group[-1:] in b")]}" else b""]
+        at = b
+    out.append(src[at:])
+    return b"".join(out)
+
+
 @lru_cache(maxsize=512)
 def _parse_cached(digest: str, src: bytes) -> tree_sitter.Tree:
-    return tree_sitter.Parser(C).parse(mask(src))
+    return tree_sitter.Parser(C).parse(mask(_without_deep(src)))
 
 
 def parse(src: bytes) -> tree_sitter.Tree:
@@ -141,11 +210,25 @@ def functions(src: bytes) -> list[Function]:
 
 def function_at(src: bytes, line: int, fns: list[Function] | None = None) -> str:
     """The function whose body holds `line` (1-based), or '' at file scope. Pass `fns`
-    (from `functions(src)`) when asking about many lines of one file."""
-    for f in fns if fns is not None else functions(src):
-        if f.start <= line <= f.end:
-            return f.name
-    return ""
+    (from `functions(src)`) when asking about many lines of one file, or use FunctionTable."""
+    return FunctionTable(fns if fns is not None else functions(src)).at(line)
+
+
+class FunctionTable:
+    """A file's functions by line, built once: each lookup is a binary search, so mapping
+    every line of a 100,000-line diff stays linear in the diff."""
+
+    def __init__(self, fns: list[Function]):
+        self.fns = sorted(fns, key=lambda f: f.start)
+        self.starts = [f.start for f in self.fns]
+
+    def at(self, line: int) -> str:
+        import bisect
+        i = bisect.bisect_right(self.starts, line) - 1
+        # definitions do not nest, so only the last one starting at or before `line` can hold it
+        if i >= 0 and self.fns[i].start <= line <= self.fns[i].end:
+            return self.fns[i].name
+        return ""
 
 
 def name_from_section(section: str) -> str:

@@ -108,15 +108,19 @@ def parse_diff_text(body: str, where: str) -> list[FileDiff]:
         raise ReviewbotError(where, f"diff does not parse: {exc}") from None
     if len(ps) == 0:
         raise ReviewbotError(where, "no file diff found in the patch")
+    _check_hunk_headers(body, where)
     files = []
     for pf in ps:
-        src = pf.source_file[2:] if pf.source_file.startswith("a/") else pf.source_file
-        tgt = pf.target_file[2:] if pf.target_file.startswith("b/") else pf.target_file
+        src, tgt = _side_path(pf.source_file), _side_path(pf.target_file)
+        quilt = "~" in src and src.split("~", 1)[0] == tgt
+        if quilt:
+            src = tgt          # quilt (akpm's `-fix` mails): `--- a/mm/memory.c~name-of-fix`
         if pf.is_binary_file:
             raise ReviewbotError(where, f"binary diff of {pf.path} cannot be reviewed")
-        if pf.is_rename or (src != tgt and src != "/dev/null" and tgt != "/dev/null"):
+        if (pf.is_rename and not quilt) or (src != tgt and src != "/dev/null"
+                                            and tgt != "/dev/null"):
             raise ReviewbotError(where, f"rename {src} -> {tgt} is not supported")
-        path = _safe_path(pf.path, where)
+        path = _safe_path(tgt if tgt != "/dev/null" else src, where)
         if src != "/dev/null":
             _safe_path(src, where)
         hunks = []
@@ -144,6 +148,57 @@ def parse_diff_text(body: str, where: str) -> list[FileDiff]:
     return files
 
 
+def _side_path(name: str) -> str:
+    """A ---/+++ file name without git's quoting and its a/ or b/ (quilt writes a/ on both)."""
+    name = unquote(name)
+    return name[2:] if name.startswith(("a/", "b/")) else name
+
+
+_C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def unquote(name: str) -> str:
+    """git's quoted path form (`"a/mm/\\303\\251t.c"`): C escapes, octal bytes, UTF-8."""
+    if len(name) < 2 or not (name.startswith('"') and name.endswith('"')):
+        return name
+    out, i, body = bytearray(), 0, name[1:-1]
+    while i < len(body):
+        c = body[i]
+        if c == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt in "01234567" and re.fullmatch(r"[0-7]{3}", body[i + 1:i + 4]):
+                out.append(int(body[i + 1:i + 4], 8) & 0xFF)
+                i += 4
+                continue
+            if nxt in _C_ESCAPES:
+                out.append(_C_ESCAPES[nxt])
+                i += 2
+                continue
+        out += c.encode("utf-8", "surrogateescape")
+        i += 1
+    return out.decode("utf-8", "surrogateescape")
+
+
+_HUNK_HEAD = re.compile(r"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
+
+
+def _check_hunk_headers(body: str, where: str) -> None:
+    """Every `@@` line of the diff is a whole hunk header: unidiff skips a broken one (or a
+    mail cut inside it) and reviews a shorter diff without a word."""
+    path, n = "", 0
+    in_diff = False
+    for line in body.split("\n"):
+        if line.startswith(("diff --git ", "diff -")):
+            in_diff = True
+        elif line.startswith("+++ ") and in_diff:
+            path, n = _side_path(line[4:].split("\t")[0].strip()), 0
+        elif line.startswith("@@") and in_diff and path:
+            n += 1
+            if not _HUNK_HEAD.match(line):
+                shown = line if len(line) <= 60 else line[:57] + "..."
+                raise ReviewbotError(where, f"{path} hunk #{n}: invalid hunk header {shown!r}")
+
+
 def is_c(path: str) -> bool:
     return path.endswith((".c", ".h"))
 
@@ -157,15 +212,16 @@ def map_functions(pd: PatchDiff, read_base: Callable[[str], bytes | None] | None
             continue
         new = read_patched(f.path) if read_patched else None
         old = read_base(f.path) if read_base else None
-        new_fns = cparse.functions(new) if new is not None else []
-        old_fns = cparse.functions(old) if old is not None else []
+        # one table a file side: a lookup per changed line must not rescan the functions
+        new_fns = cparse.FunctionTable(cparse.functions(new) if new is not None else [])
+        old_fns = cparse.FunctionTable(cparse.functions(old) if old is not None else [])
         for h in f.hunks:
             names: list[str] = []
             if new is not None or old is not None:
                 if new is not None:
-                    names += [cparse.function_at(new, ln, new_fns) for ln, _t in h.added]
+                    names += [new_fns.at(ln) for ln, _t in h.added]
                 if old is not None:
-                    names += [cparse.function_at(old, ln, old_fns) for ln, _t in h.removed]
+                    names += [old_fns.at(ln) for ln, _t in h.removed]
             else:
                 names.append(_function_from_hunk_text(h))
             h.functions = list(dict.fromkeys(n for n in names if n))

@@ -3,14 +3,16 @@ mbox/maildir (`--mbox`, no network then). Returns the messages of the thread, no
 from __future__ import annotations
 
 import argparse
+import re
 from email.message import EmailMessage
 from pathlib import Path
 
 from reviewbot.config import b4 as load_b4
 from reviewbot.errors import ReviewbotError
-from reviewbot.mail import mboxrd_entry
+from reviewbot.mail import check_message, mboxrd_entry
 
-MAX_THREAD_BYTES = 64 * 1024 * 1024   # a thread bigger than this is not a review's input
+_FROM_LINE = re.compile(rb"(?m)^From .*\n")
+MAX_THREAD_BYTES = 16 * 1024 * 1024   # budget: a thread bigger than this is not a review's input
 
 
 def normalise_msgid(value: str) -> str:
@@ -63,12 +65,17 @@ def _read_local(path: Path) -> list[EmailMessage]:
         except OSError as exc:
             raise ReviewbotError(str(path), f"cannot read: {exc.strerror}") from None
     if len(raw) > MAX_THREAD_BYTES:
-        raise ReviewbotError(str(path), f"larger than {MAX_THREAD_BYTES >> 20} MiB")
+        raise ReviewbotError(str(path), f"larger than {MAX_THREAD_BYTES >> 20} MiB, the "
+                             "budget of a thread")
     if not raw.strip():
         raise ReviewbotError(str(path), "empty mailbox")
+    raw = raw.replace(b"\r\n", b"\n")
     if not raw.startswith(b"From "):
         # a single message saved as .eml is a one-message mbox
         raw = mboxrd_entry(raw)
+    parts = [p for p in _FROM_LINE.split(raw) if p.strip()]
+    for i, one in enumerate(parts, 1):
+        check_message(one, str(path) if len(parts) == 1 else f"{path} (message {i})")
     msgs = b4.mailsplit_bytes(raw)
     if not msgs:
         raise ReviewbotError(str(path), "no messages in mailbox")

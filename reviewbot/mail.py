@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from email.message import Message
 
 MAX_BODY = 4 * 1024 * 1024       # bodies beyond this are cut: a huge mail must stay bounded
+# Budgets (README, "Budgets"), checked on the raw bytes before any parser sees them
+MAX_MESSAGE = 4 * 1024 * 1024    # one message: a patch mail is never this big
+MAX_MIME_DEPTH = 32              # multipart levels: Python's email parser recurses per level
+_MIME_TOKEN = re.compile(rb'(?im)\bboundary\s*=\s*"?([^"\s;]+)|^--(\S+?)--[ \t\r]*$')
 _ADDR_RE = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9.-]+$")
 
 
@@ -93,6 +97,39 @@ def mboxrd_entry(raw: bytes) -> bytes:
         out.append(b">" + line if line.lstrip(b">").startswith(b"From ") else line)
     body = b"".join(out)
     return body if body.endswith(b"\n") else body + b"\n"
+
+
+def mime_depth(raw: bytes) -> int:
+    """How deep multipart parts nest in one message, read from the raw bytes without
+    recursion: each `boundary=` opens a level, its `--boundary--` line closes it."""
+    open_: list[bytes] = []
+    deepest = 0
+    for m in _MIME_TOKEN.finditer(raw):
+        if m.group(1) is not None:
+            open_.append(m.group(1))
+            deepest = max(deepest, len(open_))
+        elif m.group(2) in open_:
+            del open_[open_.index(m.group(2)):]
+    return deepest
+
+
+def check_message(raw: bytes, where: str) -> bytes:
+    """One raw message within the budgets, with CRLF line ends made LF (a mail saved from a
+    Windows client must not read as a diff of other files); a ReviewbotError otherwise."""
+    from reviewbot.errors import ReviewbotError
+    if len(raw) > MAX_MESSAGE:
+        raise ReviewbotError(where, f"a message of {len(raw) / 1048576:.1f} MiB, past the "
+                             f"budget of {MAX_MESSAGE >> 20} MiB a message")
+    depth = mime_depth(raw)
+    if depth > MAX_MIME_DEPTH:
+        raise ReviewbotError(where, f"MIME parts nested {depth} deep, past the budget of "
+                             f"{MAX_MIME_DEPTH}")
+    return raw.replace(b"\r\n", b"\n")
+
+
+def read_message(raw: bytes, where: str) -> Message:
+    """The one way a command turns raw bytes into a message: budgets first, then the parser."""
+    return email.message_from_bytes(check_message(raw, where), policy=email.policy.default)
 
 
 def body_text(msg: Message) -> str:

@@ -80,8 +80,9 @@ def review(req: ReviewRequest) -> Report:
             report.skipped.append(Skipped("tree", "no kernel tree: the current directory is not "
                                           "a git checkout and no --tree was given"))
             report.tree_given = True     # a tree was wanted and none was found: not a pass
+        from reviewbot.mail import header_msgid
         for m in messages:
-            mid = str(m.get("Message-ID", "")).strip().strip("<>")
+            mid = header_msgid(m)
             if mid:
                 report.messages.setdefault(mid, m)
         return report.sorted()
@@ -101,7 +102,7 @@ def _patch_ids(series: Series) -> set[str]:
 def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules,
                   simulate: bool = True) -> Report:
     diffs = [parse_patch(p) for p in series.patches]
-    skipped: list[Skipped] = []
+    skipped: list[Skipped] = [Skipped("series", note) for note in series.notes]
     if not series.complete:
         have = {p.index for p in series.patches}
         gone = ", ".join(f"{i}/{series.total}" for i in range(1, series.total + 1)
@@ -178,6 +179,8 @@ def review_series(series: Series, repo: Repo | None, base_rev: str | None, rules
     for d, (before, after) in zip(diffs, per_patch):
         if after is not None:
             skipped.extend(unparsed_functions(d, after))
+        else:
+            skipped.extend(_hunk_depth_notes(d))
         map_functions(d, before.read if before else None, after.read if after else None)
         for h in d.hunks():
             if any(h is x for x in left_out):
@@ -323,10 +326,38 @@ def unparsed_functions(d: PatchDiff, after: TreeView) -> list[Skipped]:
     for f in d.files:
         if not is_c(f.path) or f.is_removed:
             continue
-        for start, end in cparse.error_spans(after.read(f.path) or b""):
+        src = after.read(f.path) or b""
+        for start, end in cparse.error_spans(src):
             span = f"{f.path}:{start}" + (f"-{end}" if end > start else "")
             out.append(Skipped("parse", f"{span}: C that tree-sitter cannot parse is not "
                                "indexed; the functions around it are", d.patch.msgid))
+        out += too_deep_notes(f.path, src, d.patch.msgid)
+    return out
+
+
+def too_deep_notes(path: str, src: bytes, msgid: str, where=None) -> list[Skipped]:
+    """`skipped` entries for code left unparsed for nesting past the budget (file:line)."""
+    from reviewbot import cparse
+    out = []
+    for start, end in cparse.too_deep(src):
+        a, b = (where(start), where(end)) if where else (start, end)
+        span = f"{path}:{a}" + (f"-{b}" if b > a else "")
+        out.append(Skipped("parse", f"{span}: brackets nested deeper than "
+                           f"{cparse.MAX_NESTING} (the nesting budget): this code is not "
+                           "parsed or checked; the rest of its function is", msgid))
+    return out
+
+
+def _hunk_depth_notes(d: PatchDiff) -> list[Skipped]:
+    """Diff-only mode: the nesting budget applied to each hunk's added lines."""
+    from reviewbot.diff import is_c
+    out = []
+    for f in d.files:
+        if is_c(f.path):
+            for h in f.hunks:
+                src = "\n".join(t for _ln, t in h.added).encode("utf-8", "replace")
+                nums = [ln for ln, _t in h.added]
+                out += too_deep_notes(f.path, src, d.patch.msgid, lambda i: nums[i - 1])
     return out
 
 

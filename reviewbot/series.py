@@ -50,21 +50,36 @@ class Series:
     complete: bool
     revisions: list[int]
     followups: list[Patch] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)   # numbering the subjects get wrong
 
     @property
     def msgid(self) -> str:
         return (self.cover or self.patches[0]).msgid
 
 
+def _headers(msg: EmailMessage) -> list[tuple[str, str]]:
+    """(name, value) of every header, decoded; a value Python's header parser cannot read (a
+    mangled Message-ID raises IndexError inside it) is kept as it was sent."""
+    out = []
+    for k, raw in msg.raw_items():
+        try:
+            out.append((k, str(msg.policy.header_fetch_parse(k, raw))))
+        except Exception:
+            out.append((k, str(raw)))
+    return out
+
+
 def _patch_from(lmsg, index: int, total: int) -> Patch:
     msg: EmailMessage = lmsg.msg
-    headers = {k: str(v) for k, v in msg.items()}
-    rcpts = [addr for _n, addr in getaddresses(msg.get_all("to", []) + msg.get_all("cc", []))
+    pairs = _headers(msg)
+    headers = dict(pairs)
+    rcpts = [addr for _n, addr in getaddresses([v for k, v in pairs if k.lower() in ("to", "cc")])
              if addr]
     author = f"{lmsg.fromname} <{lmsg.fromemail}>" if lmsg.fromname else lmsg.fromemail
+    date = next((v for k, v in pairs if k.lower() == "date"), "")
     return Patch(msgid=lmsg.msgid, subject=" ".join(lmsg.full_subject.split()),
                  title=" ".join(lmsg.subject.split()), index=index, total=total, author=author,
-                 author_email=lmsg.fromemail, date=str(msg.get("date", "")), body=lmsg.body,
+                 author_email=lmsg.fromemail, date=date, body=lmsg.body,
                  headers=headers, recipients=rcpts, references=list(lmsg.references or []),
                  trailers=[f"{t.name}: {t.value}" for t in lmsg.trailers])
 
@@ -116,4 +131,37 @@ def parse_series(messages: list[EmailMessage], revision: int | None = None,
             continue
     return Series(subject=subject, revision=lser.revision, total=total, cover=cover,
                   patches=patches, base_commit=base, complete=not missing,
-                  revisions=revisions, followups=followups)
+                  revisions=revisions, followups=followups,
+                  notes=numbering_notes(messages, lser.revision, total))
+
+
+def numbering_notes(messages: list[EmailMessage], revision: int, total: int) -> list[str]:
+    """What the subjects' n/m say that the assembled series cannot show: two mails with one
+    number (b4 keeps one or renumbers), a number past its total, a total that is not the
+    number of patches."""
+    from reviewbot.mail import one_line, subject_tags
+    claims: dict[tuple[int, int], list[str]] = {}
+    for msg in messages:
+        try:
+            subject = one_line(msg.get("Subject", ""))
+            mid = one_line(msg.get("Message-ID", "")).strip("<> ")
+        except Exception:
+            continue
+        is_patch, n, m, rev = subject_tags(subject)
+        if is_patch and rev == revision and re.search(r"\b\d+\s*/\s*\d+\b", subject):
+            claims.setdefault((n, m), [])
+            if mid not in claims[(n, m)]:
+                claims[(n, m)].append(mid)
+    notes = []
+    for (n, m), mids in sorted(claims.items()):
+        if len(mids) > 1 and n > 0:
+            notes.append(f"{len(mids)} mails are numbered [PATCH {n}/{m}] ("
+                         + ", ".join(mids[:3]) + "): patches were numbered again in thread "
+                         "order; check that the right one was reviewed")
+        if n > m:
+            notes.append(f"a subject says [PATCH {n}/{m}], a number past its total; reviewed "
+                         f"as {n}/{total}")
+        elif m != total and n > 0:
+            notes.append(f"a subject says [PATCH {n}/{m}], but the series has {total} "
+                         f"patch{'es' if total != 1 else ''}; reviewed as {n}/{total}")
+    return notes

@@ -185,9 +185,13 @@ class Repo:
         return bool(self._git("ls-files", "-u", env=env).stdout.strip())
 
     def _staged(self, env: dict, paths: list[str]) -> dict[str, str | None]:
-        staged = self._git("ls-files", "-s", "--", *paths, env=env).stdout.decode()
+        # -z: git quotes a non-ASCII path otherwise, and the file would look deleted
+        staged = self._git("ls-files", "-z", "-s", "--", *paths, env=env).stdout.decode(
+            "utf-8", "surrogateescape")
         overlay: dict[str, str | None] = {p: None for p in paths}
-        for line in staged.splitlines():
+        for line in staged.split("\0"):
+            if not line:
+                continue
             meta, path = line.split("\t", 1)
             overlay[path] = meta.split()[1]
         return overlay
@@ -203,6 +207,7 @@ class TreeView:
         self.overlay = dict(overlay or {})
         self.label = label
         self._grep_cache: dict[tuple, list[tuple[str, int, str]]] = {}
+        self.cache: dict = {}    # what a rule computed once for this view (files of a struct)
         self._worktree = (repo.head() == base and not repo.repo.bare)
         self._dirty: set[str] | None = None
         # whole-word hits in the base, shared by every view over the same base and kept on
@@ -232,8 +237,8 @@ class TreeView:
     def dirty(self) -> set[str]:
         """Tracked files whose working copy differs from the base (only in worktree mode)."""
         if self._dirty is None:
-            out = self.repo._git("diff", "--name-only", "--no-renames", "HEAD", "--").stdout
-            self._dirty = set(out.decode(errors="replace").splitlines())
+            out = self.repo._git("diff", "-z", "--name-only", "--no-renames", "HEAD", "--").stdout
+            self._dirty = {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
         return self._dirty
 
     def prefetch(self, words: Iterable[str]) -> None:

@@ -149,11 +149,13 @@ def _where(fn: str, path: str) -> str:
 
 def _changed_functions(img) -> dict[str, int]:
     """Functions of an image holding a changed line -> their first file line."""
+    import bisect
     out = {}
+    changed = sorted(img.changed)     # one binary search a function, not a scan (issue 13)
     for f in cparse.functions(img.src):
-        if any(f.start <= c <= f.end for c in img.changed):
-            out.setdefault(f.name, img.file_line(f.start) or img.file_line(min(
-                c for c in img.changed if f.start <= c <= f.end)))
+        i = bisect.bisect_left(changed, f.start)
+        if i < len(changed) and changed[i] <= f.end:
+            out.setdefault(f.name, img.file_line(f.start) or img.file_line(changed[i]))
     return out
 
 

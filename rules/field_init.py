@@ -2,6 +2,7 @@
 on every path, before the object escapes. Documentation: field_init.md beside this file."""
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 from typing import Iterable
@@ -19,6 +20,9 @@ from reviewbot_rules.field_init_series import (changed_site_findings, new_read_f
 
 CHECK_TREE = "field-init: construction sites in the whole tree"
 CHECK_STRUCT = "field-init: which struct a member belongs to"
+# Budgets (README, "Budgets"): past them the rest is named under `skipped`, with counts
+MAX_MEMBERS = 64          # new members of one patch checked against the whole tree
+MAX_SITE_FILES = 100      # files scanned for one struct's construction sites
 
 
 def _images(ctx: Context, pd=None):
@@ -45,9 +49,11 @@ def added_members(ctx: Context) -> list[cindex.Member]:
         if post.opener == "unknown":
             _skip_unknown_block(ctx, post)
         old = {s.name: s for s in cindex.structs(pre.src)}
+        changed = sorted(post.changed)    # a binary search a member: 5,000 stay linear
         for st in cindex.structs(post.src):
             new_decls = [m for m in st.members
-                         if any(m.line <= c <= m.end for c in post.changed)]
+                         if (i := bisect.bisect_left(changed, m.line)) < len(changed)
+                         and changed[i] <= m.end]
             if not new_decls:
                 continue
             if not st.name:
@@ -59,8 +65,8 @@ def added_members(ctx: Context) -> list[cindex.Member]:
             if before is None:
                 continue          # a struct the patch defines: nothing built it before
             names = {m.name for m in before.members}
-            gone = [m.type for m in before.members
-                    if m.name not in {n.name for n in st.members}]
+            now = {n.name for n in st.members}
+            gone = [m.type for m in before.members if m.name not in now]
             for m in new_decls:
                 if m.name in names:
                     continue      # a type or comment change of an existing member
@@ -174,7 +180,14 @@ class FieldInit:
         return {m.struct for m in _members(ctx)} | _first_hop_words(ctx)
 
     def check(self, ctx: Context) -> Iterable[Finding]:
-        for m in _members(ctx):
+        members = _members(ctx)
+        if ctx.tree is not None and len(members) > MAX_MEMBERS:
+            rest = members[MAX_MEMBERS:]
+            ctx.skip(CHECK_TREE, f"{len(rest)} of the {len(members)} new members (from "
+                     f"struct {rest[0].struct}.{rest[0].name}) are not checked: past the budget "
+                     f"of {MAX_MEMBERS} members a patch")
+            members = members[:MAX_MEMBERS]
+        for m in members:
             if ctx.tree is None:
                 yield from self._diff_only(ctx, m)
             else:
@@ -249,6 +262,11 @@ class FieldInit:
             # the hunk adding it did not apply: the tree's sites still tell what the diff says
             order = order + [m.name]
         sites = scan_sites(tree, m.struct, m.name, order)
+        files, total = _struct_files(tree, m.struct)
+        if total > len(files):
+            ctx.skip(CHECK_TREE, f"struct {m.struct}.{m.name}: {total} files may build a struct "
+                     f"{m.struct}; only the first {len(files)} are checked ({len(sites)} sites "
+                     f"there): past the budget of {MAX_SITE_FILES} files a struct")
         site_list = [Site(cs.file, cs.line, cs.function, status, (cs.file, cs.function)
                           in ctx.touched, f"{cs.kind} of {cs.var}: {detail}")
                      for cs, status, detail, _src in sites]
@@ -276,14 +294,23 @@ def scan_sites(tree, struct: str, member: str, order: list[str]
                ) -> list[tuple[cindex.ConstructionSite, str, str, bytes]]:
     """Every construction site of `struct` in the tree, with the member's status there."""
     sites = []
-    for path in candidate_files(tree, struct):
-        src = tree.read(path)
-        if src is None:
-            continue
+    for path, src in _struct_files(tree, struct)[0]:
         for (*fields, node_id), status, detail in memo.cached(_file_sites, src, path, struct,
                                                               member, order):
             sites.append((cindex.ConstructionSite(*fields, tuple(node_id)), status, detail, src))
     return sites
+
+
+def _struct_files(tree, struct: str) -> tuple[list[tuple[str, bytes]], int]:
+    """(path, source) of the files that may build `struct`, found and read once a tree for
+    all its new members, at most MAX_SITE_FILES of them; and how many there are."""
+    key = ("field-init:files", struct)
+    if key not in tree.cache:
+        paths = candidate_files(tree, struct)
+        files = [(p, src) for p in paths[:MAX_SITE_FILES] for src in [tree.read(p)]
+                 if src is not None]
+        tree.cache[key] = (files, len(paths))
+    return tree.cache[key]
 
 
 def _left_out(ctx: Context, m: cindex.Member) -> bool:

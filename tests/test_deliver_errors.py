@@ -44,7 +44,7 @@ BAD_CONFIG = [
     ("[bot] cc_allow", 'hold = 3600', 'hold = 3600\ncc_allow = ["no-such-MAINTAINERS"]',
      "No such file"),
     ("[smtp]", 'dry_run = true', 'dry_run = true\n[smtp]\nsmtpServerPort = "twenty-five"',
-     "bad value"),
+     "smtpServerPort: must be an integer"),
 ]
 
 

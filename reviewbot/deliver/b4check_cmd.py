@@ -3,8 +3,6 @@
 b4.review-perpatch-check-cmd; run from a kernel tree it checks the patch against HEAD."""
 from __future__ import annotations
 
-import email
-import email.policy
 import sys
 
 from reviewbot.errors import ReviewbotError
@@ -19,31 +17,43 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from reviewbot.mail import parse_patch_mail
+    """The verdict `review` gives the same mail: a mail review refuses is `fail` with its
+    error line, never `[]` (which b4 reads as a pass); only talk that is no patch is `[]`."""
     from reviewbot import formats
+    from reviewbot.mail import read_message, subject_tags
     from reviewbot.review import ReviewRequest, review
     raw = sys.stdin.buffer.read()
     if not raw.strip():
         raise ReviewbotError("stdin", "no message given")
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    pm = parse_patch_mail(msg)
-    if not pm.msgid:
-        raise ReviewbotError("stdin", "the message has no Message-ID")
-    if not pm.hunks:
-        sys.stdout.write("[]\n")
-        return 0
-    tree = args.tree or (_cwd_tree())
+    msg = None
     try:
+        msg = read_message(raw, "stdin")
+        if not str(msg.get("Message-ID", "") or "").strip():
+            raise ReviewbotError("stdin", "the message has no Message-ID")
+        tree = args.tree or (_cwd_tree())
         report = review(ReviewRequest(messages=[msg], tree=tree, no_tree=tree is None,
-                                      base=args.base, simulate=not args.no_simulate))
-    except ReviewbotError as e:   # b4 shows a result, not a traceback or an empty column
-        sys.stdout.write(_json([{"tool": "reviewbot", "status": "warn",
-                                 "summary": f"review failed: {e}", "url": args.url,
+                                      base=args.base, simulate=not args.no_simulate,
+                                      allow_incomplete=True))
+    except ReviewbotError as e:
+        if e.problem == "no patch in this thread" and not _is_patch_mail(msg, subject_tags):
+            sys.stdout.write("[]\n")      # discussion: nothing to check
+            return 0
+        from reviewbot.cli import error_line
+        sys.stdout.write(_json([{"tool": "reviewbot", "status": "fail",
+                                 "summary": error_line(str(e)), "url": args.url,
                                  "details": ""}]))
         return 0
-    sys.stdout.write(formats.render("b4-check", report,
-                                    formats.FormatOptions(patch=pm.msgid, url=args.url)))
+    # the patch as b4 (and so `review`) names it: one Message-ID parser for every command
+    ids = [p.msgid for p in report.patches if p.index > 0]
+    sys.stdout.write(formats.render("b4-check", report, formats.FormatOptions(
+        patch=ids[0] if len(ids) == 1 else None, url=args.url)))
     return 0
+
+
+def _is_patch_mail(msg, subject_tags) -> bool:
+    if msg is None:
+        return False
+    return subject_tags(str(msg.get("Subject", "") or ""))[0]
 
 
 def _cwd_tree() -> str | None:

@@ -15,7 +15,7 @@ from reviewbot.deliver.botconfig import BotConfig, ListPolicy
 from reviewbot.deliver.inbox import Inbox, LoopGuard, series_name, triage
 from reviewbot.deliver.outfiles import write_atomic
 from reviewbot.errors import ReviewbotError
-from reviewbot.mail import mail_headers, normalise_addr, parse_addresses
+from reviewbot.mail import mail_headers, normalise_addr, parse_addresses, read_message
 from reviewbot.deliver.state import State
 from reviewbot.findings import Report
 from reviewbot.render.reply import (ReplyPolicy, is_addr_spec, render_no_findings,
@@ -230,11 +230,11 @@ class Bot:
         policy = self.policies[s["inbox"]]
         inbox = self.inboxes[s["inbox"]]
         mails = {}
-        for msgid, _idx, epoch, blob in members:
-            raw = inbox.read(epoch, blob, self.cfg.max_message_bytes)
-            if raw is not None:
-                mails[msgid] = email.message_from_bytes(raw, policy=email.policy.default)
         try:
+            for msgid, _idx, epoch, blob in members:
+                raw = inbox.read(epoch, blob, self.cfg.max_message_bytes)
+                if raw is not None:     # the budgets `review` applies (size, MIME depth)
+                    mails[msgid] = read_message(raw, msgid)
             report = self.review(list(mails.values()), self.cfg, complete)
         except Exception as e:       # a review that fails is logged, never mailed about
             self._failed(key, str(e) or e.__class__.__name__, stats)

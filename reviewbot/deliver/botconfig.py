@@ -9,6 +9,7 @@ from pathlib import Path
 from reviewbot.mail import normalise_addr, parse_addresses
 from reviewbot.deliver.recipients import load_allow_list
 from reviewbot.deliver.smtp import SmtpConfig
+from reviewbot.deliver.smtp import check as check_smtp
 from reviewbot.errors import ReviewbotError
 
 EXAMPLE = """\
@@ -186,8 +187,27 @@ def load_config(path: str | Path) -> BotConfig:
         cc_allow=load_allow_list(bot.get("cc_allow", list, []), f"{p}: [bot] cc_allow",
                                  base_dir),
         max_cc=bot.get("max_cc", int, 8))
-    try:
-        cfg.smtp = SmtpConfig.from_mapping(_Table(data.get("smtp", {}), f"{p}: [smtp]").data)
-    except (TypeError, ValueError) as e:
-        raise ReviewbotError(f"{p}: [smtp]", f"bad value: {e}")
+    cfg.smtp = _smtp(data.get("smtp", {}), f"{p}: [smtp]")
     return cfg
+
+
+_SMTP_KINDS = {str: ("smtpServer", "server", "smtpUser", "user", "smtpPass", "password", "pass",
+                     "smtpEncryption", "encryption", "from", "sender", "envelopeSender",
+                     "envelope_sender", "confirm"),
+               int: ("smtpServerPort", "port", "retries"), float: ("timeout", "backoff")}
+
+
+def _smtp(data, where: str) -> SmtpConfig:
+    """[smtp], each value checked for type and range before it is used."""
+    t = _Table(data, where)
+    for key in _SMTP_KINDS[int]:        # git config spells numbers as strings: "25" is 25
+        if isinstance(t.data.get(key), str) and t.data[key].strip().isdigit():
+            t.data[key] = int(t.data[key])
+    for kind, keys in _SMTP_KINDS.items():
+        for key in keys:
+            if key in t.data:
+                t.get(key, kind, None)
+    for key in ("to", "cc"):
+        if key in t.data and not isinstance(t.data[key], str):
+            t.get(key, list, [])
+    return check_smtp(SmtpConfig.from_mapping(t.data), where + " ")

@@ -72,7 +72,22 @@ def from_git_config(cwd=None) -> SmtpConfig:
     for k in MULTI:
         found[k] = [a.strip() for v in _git_config_all(f"sendemail.{k}", cwd)
                     for a in v.split(",") if a.strip()]
-    return SmtpConfig.from_mapping(found)
+    for k in ("smtpServerPort",):
+        if found.get(k) and not str(found[k]).strip().isdigit():
+            raise ReviewbotError(f"git config sendemail.{k}", f"must be a port number, not "
+                                 f"{found[k]!r}")
+    return check(SmtpConfig.from_mapping(found), "git config sendemail.")
+
+
+def check(c: SmtpConfig, where: str) -> SmtpConfig:
+    """The values no server could take, refused before anything is sent or written."""
+    if not 0 <= c.port <= 65535:
+        raise ReviewbotError(f"{where}smtpServerPort", f"must be a port number (1-65535), "
+                             f"not {c.port}")
+    if c.encryption not in ("", "ssl", "tls", "starttls"):
+        raise ReviewbotError(f"{where}smtpEncryption", "must be one of ssl, tls, starttls, not "
+                             f"{c.encryption!r}")
+    return c
 
 
 def _git_config_all(key: str, cwd=None) -> list[str]:

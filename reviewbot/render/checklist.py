@@ -18,10 +18,29 @@ from reviewbot.render.safe import escape
 LOCK_CALLS = re.compile(
     r"\b(mutex_(?:lock|unlock|trylock)|spin_(?:lock|unlock)(?:_irq|_irqsave|_bh)?|"
     r"(?:down|up)_(?:read|write)|i_mmap_(?:lock|unlock)_(?:read|write)|lock_page|unlock_page|"
-    r"rcu_read_(?:lock|unlock)|pte_offset_map_lock|pte_unmap_unlock)\s*\(([^;]*)\)")
+    r"rcu_read_(?:lock|unlock)|pte_offset_map_lock|pte_unmap_unlock)\s*\(([^;]{0,400})\)")   # bounded: linear per line
 FLAG = re.compile(r"\b((?:VM_FAULT|FAULT_FLAG|VM|GFP|FOLL|PG|MAP|PROT)_[A-Z0-9_]+)\b")
 FUNC_DEF = re.compile(r"^[+-](?!\s)(?:[\w\s\*]+?)\b(\w+)\s*\(")
-MEMBER = re.compile(r"^\+\s+(?:(?:struct|union|enum)\s+)?[\w\s\*]*?\**\s*(\w+)(\[[^\]]*\])?\s*;")
+_DECL_HEAD = re.compile(r"[\w\s*]*")      # one character class: linear on any line
+
+
+def member_name(line: str) -> str:
+    """The name a `+\ttype *name[N];` line declares ('' if it is not one), by a scan: the
+    backtracking regex it replaces took minutes on a 20,000-character line (issue 13)."""
+    if not line.startswith("+") or not line[1:2].isspace():
+        return ""
+    head, semi, _ = line[1:].partition(";")
+    if not semi:
+        return ""
+    head = head.rstrip()
+    if head.endswith("]"):
+        head = head[:head.rfind("[")] if "[" in head and "]" not in head[head.rfind("["):-1] \
+            else "?"
+    j = len(head)
+    while j > 0 and (head[j - 1].isalnum() or head[j - 1] == "_"):
+        j -= 1
+    name = head[j:]
+    return name if name and _DECL_HEAD.fullmatch(head[:j]) else ""
 NULL_TEST = re.compile(r"^\+\s*(?:if|while|else if)\s*\(\s*(!?)\s*([\w.>\-]+)\s*\)")
 CALLBACK = re.compile(r"->(fault|page_mkwrite|pfn_mkwrite|map_pages|huge_fault|"
                       r"readpage|read_folio|writepage)\b")
@@ -99,9 +118,9 @@ def analyse(pm: PatchMail) -> PatchFacts:
                 sigs.add(m.group(1))
             if line.startswith("+"):
                 if struct_ctx and not line.lstrip("+").lstrip().startswith(("/*", "*", "#")):
-                    mm = MEMBER.match(line)
-                    if mm and "(" not in line:
-                        structs.setdefault(struct_ctx.group(1), []).append(mm.group(1))
+                    name = member_name(line)
+                    if name and "(" not in line:
+                        structs.setdefault(struct_ctx.group(1), []).append(name)
                 nm = NULL_TEST.match(line)
                 if nm and not FLAG.search(nm.group(2)) and not nm.group(2).isupper():
                     nulls.add(nm.group(2))

@@ -38,7 +38,8 @@ def tree_reader(root: Path) -> Callable[[str], bytes | None]:
 
 
 def _err(what: str, problem: str) -> int:
-    print("reviewbot: %s: %s" % (what, problem), file=sys.stderr)
+    from reviewbot.cli import error_line     # escaped, one line, at most 300 characters
+    print(error_line("%s: %s" % (what, problem)), file=sys.stderr)
     return 2
 
 
@@ -48,13 +49,13 @@ def run(args: argparse.Namespace) -> int:
         return _err(args.tree, "no such directory")
     read_file = tree_reader(root)
     if args.replay:
-        from .replay import replay, ReplayError
+        from .replay import load_trace, replay, ReplayError
         try:
-            data = json.loads(Path(args.replay).read_text())
+            data = load_trace(Path(args.replay).read_bytes())
         except OSError as e:
             return _err(args.replay, e.strerror or "cannot read")
-        except ValueError as e:
-            return _err(args.replay, "not JSON (%s)" % e)
+        except ReplayError as e:
+            return _err(args.replay, str(e))
         try:
             return replay(read_file, data, args.scenario, args.format, sys.stdout)
         except ReplayError as e:

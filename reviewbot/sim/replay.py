@@ -3,6 +3,7 @@ every recorded action happens again, ending in the same verdict."""
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any, TextIO
 
 from . import explore, interp
@@ -14,6 +15,56 @@ if TYPE_CHECKING:
 
 class ReplayError(Exception):
     pass
+
+
+MAX_TRACE_BYTES = 16 * 1024 * 1024   # budgets of a trace file (README, "Budgets")
+MAX_JSON_DEPTH = 32                  # json.loads recurses per level: checked before it runs
+# strings as an unrolled loop: an alternation per character would stack 10 MB of state
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]|[\]}]')
+
+
+def json_depth(raw: bytes) -> int:
+    """How deep JSON arrays and objects nest, read without recursion (strings skipped)."""
+    depth = deepest = 0
+    for m in _JSON_TOKEN.finditer(raw):
+        c = m.group(0)[:1]
+        if c in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in b"]}":
+            depth -= 1
+    return deepest
+
+
+def load_trace(raw: bytes) -> Any:
+    """A trace file as data of the shape `replay` takes: {"trace": [steps]} or [steps], each
+    step an object with a string `thread` and `action`; a ReplayError names what is wrong."""
+    if len(raw) > MAX_TRACE_BYTES:
+        raise ReplayError("larger than %d MiB, the budget of a trace" % (MAX_TRACE_BYTES >> 20))
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise ReplayError("JSON nested deeper than %d, the budget of a trace" % MAX_JSON_DEPTH)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ReplayError("not UTF-8 text") from None
+    except ValueError as e:
+        raise ReplayError("not JSON (%s)" % e) from None
+    if isinstance(data, dict):
+        steps, scenario = data.get("trace"), data.get("scenario")
+        if scenario is not None and not isinstance(scenario, str):
+            raise ReplayError("not a trace: scenario must be a string")
+    else:
+        steps = data
+    if not isinstance(steps, list):
+        raise ReplayError("not a trace: expected an object with a \"trace\" list, or a list "
+                          "of steps")
+    for i, st in enumerate(steps, 1):
+        if not isinstance(st, dict) or not isinstance(st.get("thread"), str) \
+                or not isinstance(st.get("action"), str):
+            raise ReplayError("not a trace: step %d needs a string thread and action" % i)
+        if not isinstance(st.get("sched"), (int, str, type(None))) or isinstance(st.get("sched"), bool):
+            raise ReplayError("not a trace: step %d has a sched that is not a number" % i)
+    return data
 
 
 def _groups(steps: list) -> list[list]:
