@@ -155,3 +155,13 @@ def test_deleting_one_unlock_line_flips_the_verdict(trees, tmp_path):
     assert after.verdict == "violated"
     assert after.invariant.startswith("I1")
     assert "i_mmap" in after.message
+
+
+def test_a_search_leaves_the_interpreter_and_the_collector_as_it_found_them(trees):
+    """A library caller's process is not changed by a simulation (issue 11, hidden state)."""
+    import gc
+    import sys
+    limit, collecting = sys.getrecursionlimit(), gc.isenabled()
+    res = simulate(reader(trees["base"]))
+    assert res.verdict == "holds" and res.states > 100
+    assert sys.getrecursionlimit() == limit and gc.isenabled() == collecting

@@ -196,7 +196,6 @@ def dfs(engine: Engine, s0: State, bounds: Bounds) -> tuple:
     stats = {"states": 0, "transitions": 0}
     t0 = time.monotonic()
     path = []
-    sys.setrecursionlimit(max(10000, sys.getrecursionlimit()))
     n = len(s0.threads)
 
     def visit(s: State, sleep: frozenset, depth: int) -> None:
@@ -249,11 +248,17 @@ def dfs(engine: Engine, s0: State, bounds: Bounds) -> tuple:
                 path.pop()
             done.append((t, acc[t]))
 
+    # one frame a step: the depth bound, not the interpreter's default, limits the recursion;
+    # the limit is the caller's again once the search is over
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 4 * bounds.max_depth + 1000))
     try:
         with _no_collection():
             visit(s0, frozenset(), 0)
     except Stop as st:
         return st.kind, st.detail, st.path, stats
+    finally:
+        sys.setrecursionlimit(limit)
     return "holds", None, None, stats
 
 
