@@ -115,7 +115,7 @@ def main() -> int:
     os.environ["REVIEWBOT_CACHE"] = cache         # fuzzed files never enter the user's memo
     from reviewbot import corpus
     from reviewbot.errors import ReviewbotError
-    from reviewbot.review import build_report
+    from reviewbot.review import ReviewRequest, review
     pool = seeds()
     counts: Counter = Counter()
     crashes: list[str] = []
@@ -133,15 +133,13 @@ def main() -> int:
             raw = mutate(rng.choice(pool), rng)
             with_tree = i % 2 == 0
             path.write_bytes(raw)
-            ns = argparse.Namespace(
-                msgid=None, mbox=str(path), inbox=None, bundled=None, revision=None,
-                tree=str(tree) if with_tree else None, base=None, no_tree=not with_tree,
-                rules=None, format="json", trace=None, exit_zero=False,
-                no_simulate=not (with_tree and args.simulate_every
-                                 and i % args.simulate_every == 0))
+            req = ReviewRequest(
+                mbox=str(path), tree=str(tree) if with_tree else None, no_tree=not with_tree,
+                simulate=bool(with_tree and args.simulate_every
+                              and i % args.simulate_every == 0))
             signal.setitimer(signal.ITIMER_REAL, args.timeout)
             try:
-                status = build_report(ns).exit_status()
+                status = review(req).exit_status()
                 counts[f"exit {status}"] += 1
                 if status not in (0, 1, 3):
                     counts["undocumented exit"] += 1

@@ -6,6 +6,7 @@ Shared by the renderers and by delivery (so render/ never imports deliver/); kno
 from __future__ import annotations
 
 import email
+import email.policy
 import email.utils
 import re
 from dataclasses import dataclass, field

@@ -148,7 +148,11 @@ def numbering_notes(messages: list[EmailMessage], revision: int, total: int) -> 
         except Exception:
             continue
         is_patch, n, m, rev = subject_tags(subject)
-        if is_patch and rev == revision and re.search(r"\b\d+\s*/\s*\d+\b", subject):
+        # the numbers as written: b4 reads an implausible total such as 1/100000 as 1/1
+        said = re.match(r"\s*\[[^\]]*?\b(\d+)\s*/\s*(\d+)\b[^\]]*\]", subject)
+        if said:
+            n, m = int(said.group(1)), int(said.group(2))
+        if is_patch and rev == revision and said:
             claims.setdefault((n, m), [])
             if mid not in claims[(n, m)]:
                 claims[(n, m)].append(mid)

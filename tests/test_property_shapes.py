@@ -3,7 +3,6 @@ diff-only mode either gives a report or refuses with one ReviewbotError line; it
 raises anything else, never hangs on nesting, and a refusal names its input."""
 from __future__ import annotations
 
-import argparse
 import base64
 
 import pytest
@@ -12,7 +11,7 @@ from hypothesis import strategies as st
 
 from reviewbot.errors import ReviewbotError
 from reviewbot.findings import Report
-from reviewbot.review import build_report
+from reviewbot.review import ReviewRequest, review
 
 PATHS = st.sampled_from(["mm/memory.c", "include/linux/mm.h", "fs/dax.c", "Documentation/x.txt",
                          '"mm/\\303\\251t\\303\\251.c"', "../etc/passwd", "mm/a b.c",
@@ -73,10 +72,8 @@ def mails(draw) -> bytes:
     return raw
 
 
-def args_for(path) -> argparse.Namespace:
-    return argparse.Namespace(msgid=None, mbox=str(path), inbox=None, bundled=None,
-                              revision=None, tree=None, base=None, no_tree=True, rules=None,
-                              no_simulate=True, format="json", trace=None, exit_zero=False)
+def args_for(path) -> ReviewRequest:
+    return ReviewRequest(mbox=str(path), no_tree=True, simulate=False)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -86,7 +83,7 @@ def test_any_mail_gives_a_report_or_one_error_line(tmp_path, raw):
     path = tmp_path / "in.mbox"
     path.write_bytes(raw)
     try:
-        report = build_report(args_for(path))
+        report = review(args_for(path))
     except ReviewbotError as e:
         line = str(e)
         assert "\n" not in line and line.split(": ", 1)[1]
@@ -103,7 +100,7 @@ def test_deep_mime_is_refused_not_recursed(tmp_path, depth):
     path = tmp_path / "in.mbox"
     path.write_bytes(("From: A <a@b.c>\nSubject: [PATCH] x\nMessage-ID: <a@b.c>\n" + part).encode())
     with pytest.raises(ReviewbotError, match=f"MIME parts nested {depth} deep"):
-        build_report(args_for(path))
+        review(args_for(path))
 
 
 def test_a_second_empty_message_id_header_is_no_crash(tmp_path):
@@ -115,5 +112,5 @@ def test_a_second_empty_message_id_header_is_no_crash(tmp_path):
     head, _, body = patch.partition(b"\n\n")
     path = tmp_path / "in.mbox"
     path.write_bytes(head + b"\nMessage-ID: <>\n\n" + body)
-    report = build_report(args_for(path))
+    report = review(args_for(path))
     assert report.patches and report.patches[0].index == 1
