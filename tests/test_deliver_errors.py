@@ -66,9 +66,11 @@ def test_unusable_state_file(tmp_path, public_inbox_factory):
     cfg = write_config(tmp_path, inbox, None)
     state = tmp_path / "state.sqlite"
     state.write_bytes(b"this is not a database\n" * 200)
+    before = sorted(p.name for p in tmp_path.iterdir())
     one_error(rb("bot", "--config", str(cfg), "--once"), str(state), "state file unusable",
               "not a database")
     assert not (tmp_path / "outbox").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == before, "something was created"
     state.unlink()
     state.mkdir()
     one_error(rb("bot", "--config", str(cfg), "--once"), f"{cfg}: [bot] state", "directory")

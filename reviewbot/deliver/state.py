@@ -42,9 +42,13 @@ MIGRATIONS = [("series", "attempts", "INTEGER DEFAULT 0"),
               ("series", "retry_at", "REAL DEFAULT 0")]
 
 
+def _lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
 def _lock(path: Path) -> int:
     """An exclusive, non-blocking flock on `<state>.lock`: a second bot exits at once."""
-    lock = path.with_name(path.name + ".lock")
+    lock = _lock_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
@@ -65,6 +69,7 @@ def _lock(path: Path) -> int:
 class State:
     def __init__(self, path: str | Path):
         self.path = str(path)
+        had_lock = _lock_path(Path(path)).exists()
         self._lock_fd: int | None = _lock(Path(path))
         try:
             # isolation_level=None: transactions are explicit, so nothing commits by surprise
@@ -77,6 +82,8 @@ class State:
                 if col not in cols:
                     self.db.execute(f"ALTER TABLE {table} ADD COLUMN {col} {decl}")
         except sqlite3.Error as e:
+            if not had_lock:            # an unusable state leaves nothing behind
+                _lock_path(Path(path)).unlink(missing_ok=True)
             self._unlock()
             raise ReviewbotError(self.path, f"state file unusable: {e}") from None
 
