@@ -72,8 +72,13 @@ def test_bundled_cow_flags_the_locked_contract_with_every_producer_and_consumer(
     # truth lists them (tree-sitter over the files, not reviewbot's code), and no other
     for f in change:
         roles = {(s["file"], s["line"], s["function"], s["status"]) for s in f["sites"]
-                 if s["status"] in ("producer", "consumer")}
+                 if s["status"] in ("producer", "consumer") and not s["detail"].startswith("via ")}
         assert roles == corpus_locked_roles("cow v2"), f["file"]
+        # and the callers that act on __do_fault()'s result (issue 8, part 1), with their path
+        via = {s["function"]: s["detail"] for s in f["sites"] if s["detail"].startswith("via ")
+               and s["file"] == "mm/memory.c" and "__do_fault <- " in s["detail"]}
+        assert "no NULL check" in via["do_read_fault"] and "no NULL check" in via["do_shared_fault"]
+        assert "checks fault_page for NULL" in via["do_cow_fault"]
     touched = {(s["file"], s["function"]) for s in change[0]["sites"] if s["touched"]}
     assert ("mm/memory.c", "__do_fault") in touched and ("mm/filemap.c", "filemap_fault") \
         not in touched
