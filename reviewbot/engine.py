@@ -45,7 +45,9 @@ class Rule(Protocol):
     def check(self, ctx: "Context") -> Iterable[Finding]: ...
 
     # Optional: `grep_words(ctx) -> Iterable[str]`, the words the rule will `grep_word` in the
-    # tree for this patch; the engine finds them all in one pass before any rule runs.
+    # tree for this patch, and `grep_patterns(ctx) -> Iterable[(pattern, glob)]`, the line
+    # patterns it will `grep_pattern`; the engine finds them all before any rule runs, the
+    # words in one pass and each pattern in a pass beside it.
 
     def questions(self, finding: Finding) -> list[str]:
         """Questions for the patch's author, for a reply to the list; never verdicts."""
@@ -164,7 +166,21 @@ def rule_doc(rule: Rule) -> str:
 def run_rules(rules: list[Rule], contexts: list[Context]) -> tuple[list[Finding], list[Skipped]]:
     findings: list[Finding] = []
     skipped: list[Skipped] = []
+    base = next((c.base for c in contexts if c.base is not None), None)
     _prefetch(rules, contexts)
+    try:
+        _run(rules, contexts, findings, skipped)
+    except BaseException:
+        if base is not None:
+            base.abandon()
+        raise
+    if base is not None:
+        base.settle()       # a pattern no rule asked for after all goes to the index
+    return findings, skipped
+
+
+def _run(rules: list[Rule], contexts: list[Context], findings: list[Finding],
+         skipped: list[Skipped]) -> None:
     for ctx in contexts:
         # the same patch seen on the base tree: its own Context, sharing the memo and notes
         on_base = replace(ctx, side="base")
@@ -178,18 +194,20 @@ def run_rules(rules: list[Rule], contexts: list[Context]) -> tuple[list[Finding]
                 f.patch_index = ctx.patch.index
                 findings.append(f)
         skipped.extend(ctx.skipped)
-    return findings, skipped
 
 
 def _prefetch(rules: list[Rule], contexts: list[Context]) -> None:
-    """One grep of the base for every word any rule will ask about (the views share it)."""
+    """One grep of the base for every word any rule will ask about, with one beside it for
+    each line pattern (the views share them)."""
     words: set[str] = set()
+    patterns: set[tuple[str, str]] = set()
     for ctx in contexts:
         if ctx.base is None:
             continue
         for rule in rules:
-            ask = getattr(rule, "grep_words", None)
-            if ask is not None:
-                words.update(ask(ctx))
-    if words:
-        next(c.base for c in contexts if c.base is not None).prefetch(words)
+            for hook, into in (("grep_words", words), ("grep_patterns", patterns)):
+                ask = getattr(rule, hook, None)
+                if ask is not None:
+                    into.update(ask(ctx))
+    if words or patterns:
+        next(c.base for c in contexts if c.base is not None).prefetch(words, patterns)

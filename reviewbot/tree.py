@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from fnmatch import fnmatch
+from typing import Any, Iterable, Iterator
 
 import git
 
 from reviewbot.errors import ReviewbotError
-from reviewbot.wordindex import WordIndex, scan, words_in
+from reviewbot.wordindex import Hit, WordIndex, scan, scan_pattern, words_in
 
 
 # The apply ladder, best first; a series' `applied` is the worst step any of its patches needed.
@@ -197,6 +199,10 @@ class Repo:
         return overlay
 
 
+class NoPerl(Exception):
+    """This git was built without PCRE: `git grep -P` is not available."""
+
+
 class TreeView:
     """One state of the tree: a base commit plus an overlay of the files a series changed."""
 
@@ -209,7 +215,8 @@ class TreeView:
         self._grep_cache: dict[tuple, list[tuple[str, int, str]]] = {}
         self.cache: dict = {}    # what a rule computed once for this view (files of a struct)
         self._worktree = (repo.head() == base and not repo.repo.bare)
-        self._dirty: set[str] | None = None
+        # facts of the working files, found once and shared by every view over this base
+        self._worktree_facts: dict[str, Any] = {}
         # whole-word hits in the base, shared by every view over the same base and kept on
         # disk: one git grep a review for every word asked at once, none on a repeat review
         self.words = words if words is not None else WordIndex(
@@ -219,7 +226,7 @@ class TreeView:
     def with_overlay(self, overlay: dict[str, str | None], label: str) -> "TreeView":
         view = TreeView(self.repo, self.base, {**self.overlay, **overlay}, label,
                         words=self.words)
-        view._dirty = self._dirty
+        view._worktree_facts = self._worktree_facts
         return view
 
     def blob_spec(self, path: str) -> str | None:
@@ -232,20 +239,67 @@ class TreeView:
         if path in self.overlay:
             sha = self.overlay[path]
             return None if sha is None else self.repo.blob(sha)
+        if self._worktree:
+            data = self._read_worktree(path)
+            if data is not None:
+                return data
         return self.repo.blob(f"{self.base}:{path}")
+
+    def _read_worktree(self, path: str) -> bytes | None:
+        """A tracked, unedited regular file read from the working files, which then are the
+        base: a read from disk costs a tenth of a blob from git. None: ask git."""
+        if path not in self._tracked() or path in self.dirty() or ".." in path.split("/"):
+            return None
+        full = os.path.join(self.repo.repo.working_tree_dir, path)
+        try:
+            if not stat.S_ISREG(os.lstat(full).st_mode):
+                return None             # a symlink's blob is its target's name
+            with open(full, "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def _tracked(self) -> set[str]:
+        if "tracked" not in self._worktree_facts:
+            out = self.repo._git("ls-files", "-z").stdout
+            self._worktree_facts["tracked"] = {
+                p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
+        return self._worktree_facts["tracked"]
 
     def dirty(self) -> set[str]:
         """Tracked files whose working copy differs from the base (only in worktree mode)."""
-        if self._dirty is None:
+        if "dirty" not in self._worktree_facts:
             out = self.repo._git("diff", "-z", "--name-only", "--no-renames", "HEAD", "--").stdout
-            self._dirty = {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
-        return self._dirty
+            self._worktree_facts["dirty"] = {
+                p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
+        return self._worktree_facts["dirty"]
 
-    def prefetch(self, words: Iterable[str]) -> None:
-        """Find every word not yet indexed in one pass over the base."""
+    def prefetch(self, words: Iterable[str],
+                 patterns: Iterable[tuple[str, str]] = ()) -> None:
+        """Find every word not yet indexed in one pass over the base, then start a pass for
+        each line pattern not yet indexed: it runs on another core while the rules work on
+        the words, and `grep_pattern` or `settle` collects it."""
         self.words.hits(words)
+        pending = self._worktree_facts.setdefault("pending", {})
+        for pat, spec in sorted(set(patterns)):
+            if (pat, spec) not in pending and not self.words.has_pattern(pat, spec):
+                pending[(pat, spec)] = self._start_pattern(pat, spec)
 
-    def grep_word(self, word: str, pathspec: tuple[str, ...] = ()) -> list[tuple[str, int, str]]:
+    def settle(self) -> None:
+        """Collect every pattern pass still running (into the index, for the next review)."""
+        for pat, spec in sorted(self._worktree_facts.get("pending", {})):
+            self.grep_pattern(pat, spec)
+
+    def abandon(self) -> None:
+        """Stop every pattern pass still running (the review failed)."""
+        pending = self._worktree_facts.pop("pending", {})
+        for run in pending.values():
+            if run[0].poll() is None:
+                run[0].kill()
+            run[0].wait()
+            run[1].close()
+
+    def grep_word(self, word: str, pathspec: tuple[str, ...] = ()) -> list[Hit]:
         """Every (path, line, text) where `word` occurs as a whole word, sorted."""
         key = (word, pathspec)
         if key in self._grep_cache:
@@ -264,40 +318,106 @@ class TreeView:
         self._grep_cache[key] = hits
         return hits
 
-    def _grep_base(self, words: list[str]) -> dict[str, list[tuple[str, int, str]]]:
-        """One `git grep` for all `words` over the base: the working files when they are the
-        base (several times faster than inflating every blob), else the commit's tree."""
-        args = ["grep", "-z", "-n", "-I", "-F", "-w", "--full-name"]
-        for w in words:
-            args += ["-e", w]
+    def grep_pattern(self, pattern: str, spec: str) -> list[Hit] | None:
+        """Every (path, line, text) of the files matching the glob `spec` where the line
+        pattern (Perl syntax that Python's re reads the same way) matches, sorted; None when
+        this git cannot grep Perl patterns (the caller falls back to words)."""
+        key = ("re", pattern, spec)
+        if key not in self._grep_cache:
+            run = self._worktree_facts.setdefault("pending", {}).pop((pattern, spec), None)
+            try:
+                base = self.words.pattern_hits(pattern, spec, lambda: self._finish_pattern(
+                    *(run or self._start_pattern(pattern, spec))))
+            except NoPerl:
+                self._grep_cache[key] = None
+                return None
+            finally:
+                if run is not None:
+                    if run[0].poll() is None:       # the index had it after all
+                        run[0].kill()
+                    run[0].wait()
+                    run[1].close()
+            hits = [h for h in base if h[0] not in self.overlay]
+            for path in sorted(self.overlay):
+                data = self.read(path) if fnmatch(path, spec) else None
+                if data is not None:
+                    hits += [(path, ln, t) for ln, t in
+                             scan_pattern(data.decode("utf-8", "replace"), pattern)]
+            self._grep_cache[key] = sorted(hits)
+        return self._grep_cache[key]
+
+    def _grep_argv(self, *options: str, pathspec: tuple[str, ...] = ()) -> tuple[list[str], bytes]:
+        """`git grep` over the base: the working files when they are the base (several times
+        faster than inflating every blob), else the commit's tree; and the prefix its paths
+        carry."""
+        argv = ["git", "-C", str(self.repo.path), "grep", "-z", "-n", "-I", "--full-name",
+                *options]
         if self._worktree:
-            r = self.repo._git(*args)
-            prefix = b""
-        else:
-            r = self.repo._git(*args, self.base)
-            prefix = self.base.encode() + b":"
-        if r.returncode not in (0, 1):
-            raise ReviewbotError(str(self.repo.path), f"git grep failed: {r.stderr.decode().strip()}")
-        out: dict[str, list[tuple[str, int, str]]] = {w: [] for w in words}
+            return argv + ["--", *pathspec], b""
+        return argv + [self.base, "--", *pathspec], self.base.encode() + b":"
+
+    def _grep_records(self, out: bytes, prefix: bytes) -> Iterator[Hit]:
+        """The hits of a `git grep -z -n` output, leaving out locally edited files."""
         dirty = self.dirty() if self._worktree else set()
-        for rec in r.stdout.split(b"\n"):
+        for rec in out.split(b"\n"):
             parts = rec.split(b"\0", 2)
             if len(parts) != 3:
                 continue
             raw, ln, text = parts
             path = raw[len(prefix):] if raw.startswith(prefix) else raw
             p = path.decode("utf-8", "surrogateescape")
-            if p in dirty:
-                continue
-            t = text.decode("utf-8", "replace")
-            for w in words_in(t, words) if len(words) > 1 else words:
-                out[w].append((p, int(ln), t))
-        for p in sorted(dirty):     # a locally edited file: grep the base's copy instead
-            data = self.repo.blob(f"{self.base}:{p}")
+            if p not in dirty:
+                yield p, int(ln), text.decode("utf-8", "replace")
+
+    def _dirty_texts(self, spec: str | None = None) -> Iterator[tuple[str, str]]:
+        """The base's copy of each locally edited file (a grep of the worktree saw the edit)."""
+        for p in sorted(self.dirty()) if self._worktree else ():
+            data = self.repo.blob(f"{self.base}:{p}") if spec is None or fnmatch(p, spec) \
+                else None
             if data is not None and b"\0" not in data[:8000]:
-                for w, found in scan(data.decode("utf-8", "replace"), words).items():
-                    out[w] += [(p, ln, t) for ln, t in found]
+                yield p, data.decode("utf-8", "replace")
+
+    def _grep_base(self, words: list[str]) -> dict[str, list[Hit]]:
+        """One `git grep` for all `words` over the base."""
+        options = ["-F", "-w"]
+        for w in words:
+            options += ["-e", w]
+        argv, prefix = self._grep_argv(*options)
+        r = subprocess.run(argv, capture_output=True)
+        if r.returncode not in (0, 1):
+            raise ReviewbotError(str(self.repo.path), f"git grep failed: {r.stderr.decode().strip()}")
+        out: dict[str, list[Hit]] = {w: [] for w in words}
+        for p, ln, t in self._grep_records(r.stdout, prefix):
+            for w in words_in(t, words) if len(words) > 1 else words:
+                out[w].append((p, ln, t))
+        for p, text in self._dirty_texts():
+            for w, found in scan(text, words).items():
+                out[w] += [(p, ln, t) for ln, t in found]
         return out
+
+    def _start_pattern(self, pattern: str, spec: str):
+        """A `git grep -P` of the base started in the background, its output going to a
+        temporary file (a pipe would stall it until read)."""
+        argv, prefix = self._grep_argv("-P", "-e", pattern, pathspec=(spec,))
+        out = tempfile.TemporaryFile()
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE)
+        return proc, out, prefix, pattern, spec
+
+    def _finish_pattern(self, proc, out, prefix: bytes, pattern: str, spec: str) -> list[Hit]:
+        try:
+            err = proc.communicate()[1]
+            out.seek(0)
+            data = out.read()
+        finally:
+            out.close()
+        if proc.returncode not in (0, 1):
+            if b"Perl" in err or b"PCRE" in err or b"pcre" in err:
+                raise NoPerl(err.decode(errors="replace").strip())
+            raise ReviewbotError(str(self.repo.path), f"git grep failed: {err.decode().strip()}")
+        hits = list(self._grep_records(data, prefix))
+        for p, text in self._dirty_texts(spec):
+            hits += [(p, ln, t) for ln, t in scan_pattern(text, pattern)]
+        return hits
 
     def exists(self, path: str) -> bool:
         if path in self.overlay:

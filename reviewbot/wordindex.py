@@ -1,6 +1,7 @@
-"""A persistent whole-word index of base trees: for each word a review asked about, every line of
-the tree holding it, kept per git tree under the cache directory. A repeat review on the same base
-greps nothing; a new base reuses the hits of every file it shares with an indexed one."""
+"""A persistent whole-word index of base trees: for each word (or line pattern) a review asked
+about, every line of the tree holding it, kept per git tree under the cache directory. A repeat
+review on the same base greps nothing; a new base reuses the hits of every file it shares with an
+indexed one."""
 from __future__ import annotations
 
 import json
@@ -10,11 +11,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Callable, Iterable
 
 Hit = tuple[str, int, str]                  # (path, line, text)
 Grep = Callable[[list[str]], dict[str, list[Hit]]]
+PatternGrep = Callable[[], list[Hit]]
 
 FORMAT = 1
 NEIGHBOURS = 3              # other bases looked at for hits to reuse
@@ -33,6 +36,18 @@ def cache_root() -> Path:
 def words_in(line: str, words: Iterable[str]) -> list[str]:
     """Which of `words` occur in `line` as whole words (git grep -w's notion of a word)."""
     return [w for w in words if re.search(_WORD.format(re.escape(w)), line)]
+
+
+def pattern_key(pattern: str, spec: str) -> str:
+    """The index key of a line pattern over the files matching `spec` (never a word)."""
+    return f"re:{spec}:{pattern}"
+
+
+def scan_pattern(text: str, pattern: str) -> list[tuple[int, str]]:
+    """(line, text) of every line of one file that `pattern` (Perl syntax that Python's re
+    reads the same way) matches."""
+    rx = re.compile(pattern)
+    return [(i, line) for i, line in enumerate(text.splitlines(), 1) if rx.search(line)]
 
 
 def scan(text: str, words: list[str]) -> dict[str, list[tuple[int, str]]]:
@@ -84,6 +99,21 @@ class WordIndex:
     def known(self) -> set[str]:
         return set(self._words)
 
+    def has_pattern(self, pattern: str, spec: str) -> bool:
+        return pattern_key(pattern, spec) in self._words
+
+    def pattern_hits(self, pattern: str, spec: str, grep: PatternGrep) -> list[Hit]:
+        """Every line of the files matching `spec` that `pattern` matches: from the index, from
+        a neighbour base plus a scan of what changed, or from `grep` (one pass of the tree)."""
+        key = pattern_key(pattern, spec)
+        if key not in self._words:
+            got = self._reuse([key])
+            if key not in got:
+                got[key] = sorted(grep())
+            self._words.update(got)
+            self._save(got)
+        return self._words[key]
+
     # -- reuse from another base ----------------------------------------------------------
     def _reuse(self, words: list[str]) -> dict[str, list[Hit]]:
         """Hits for `words` carried over from an indexed neighbour tree: its hits in the files
@@ -108,8 +138,7 @@ class WordIndex:
                 hits = [h for h in old[w] if h[0] not in changed]
                 for p, data in texts.items():
                     if data is not None and b"\0" not in data[:8000]:
-                        hits += [(p, ln, t) for ln, t in
-                                 scan(data.decode("utf-8", "replace"), [w])[w]]
+                        hits += [(p, ln, t) for ln, t in _scan_key(p, data, w)]
                 got[w] = sorted(hits)
         return got
 
@@ -155,3 +184,12 @@ class WordIndex:
                 raise
         except OSError:
             pass                            # a read-only cache costs speed, not correctness
+
+
+def _scan_key(path: str, data: bytes, key: str) -> list[tuple[int, str]]:
+    """The hits of one index key (a word, or a pattern over a file glob) in one file."""
+    text = data.decode("utf-8", "replace")
+    if key.startswith("re:"):
+        spec, pattern = key[3:].split(":", 1)
+        return scan_pattern(text, pattern) if fnmatch(path, spec) else []
+    return scan(text, [key])[key]

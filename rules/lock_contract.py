@@ -4,6 +4,7 @@ both sides. Documentation: lock_contract.md beside this file."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import Iterable
 
@@ -22,6 +23,8 @@ LOCK_WORDS = set(ACQUIRE) | set(RELEASE) | set(TRYLOCK)
 RELEVANT = re.compile(r"\b(?:VM_FAULT_\w+|" + "|".join(sorted(LOCK_WORDS)) + r")\b|\bNULL\b|"
                       r"\(\s*!?\s*[\w.>-]*page\s*\)")
 DEF = r"^(?!\s)(?:[\w\s\*]+\s\**)?{}\s*\([^;]*$"
+# every definition line of a function that may be a handler's delegate, in one pass of the tree
+DEFINES = (DEF.format(r"(\w*(?:fault|mkwrite)\w*)"), "*.c")
 
 
 class Resolver:
@@ -48,12 +51,33 @@ class Resolver:
         return (path, fns[name]) if name in fns else None
 
     def locate(self, name: str) -> str | None:
-        """The file that defines `name`, from the word index (nothing is parsed)."""
+        """The file that defines `name`, from the index of delegate definitions, or for a name
+        it cannot hold (or a git without Perl patterns) from the word index; nothing is
+        parsed."""
         if ("*", name) not in self.cache:
-            rx = re.compile(DEF.format(re.escape(name)))
-            self.cache[("*", name)] = next((p for p, _l, t in self.tree.grep_word(name)
-                                            if p.endswith(".c") and rx.search(t)), None)
+            defs = self.definitions() if FAULTY.search(name) else None
+            if defs is not None:
+                self.cache[("*", name)] = defs.get(name)
+            else:
+                rx = re.compile(DEF.format(re.escape(name)))
+                self.cache[("*", name)] = next((p for p, _l, t in self.tree.grep_word(name)
+                                                if p.endswith(".c") and rx.search(t)), None)
         return self.cache[("*", name)]
+
+    def definitions(self) -> dict[str, str] | None:
+        """Each delegate-like function name -> the first .c file that defines it."""
+        if "defs" not in self.cache:
+            hits = self.tree.grep_pattern(*DEFINES)
+            defs: dict[str, str] | None = None
+            if hits is not None:
+                defs = {}
+                rx = re.compile(DEFINES[0])
+                for path, _ln, line in hits:        # sorted: the first file wins
+                    m = rx.search(line)
+                    if m:
+                        defs.setdefault(m.group(1), path)
+            self.cache["defs"] = defs
+        return self.cache["defs"]
 
     def anywhere(self, name: str):
         path = self.locate(name)
@@ -136,6 +160,9 @@ class LockContract:
 
     def grep_words(self, ctx: Context) -> set[str]:
         return {"vm_operations_struct", "vm_ops"} if _relevant(ctx) else set()
+
+    def grep_patterns(self, ctx: Context) -> set[tuple[str, str]]:
+        return {DEFINES} if _relevant(ctx) else set()
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         if ctx.tree is None or not _relevant(ctx) or ctx.side == "base":
@@ -344,7 +371,8 @@ def _analyse(tree, touched: frozenset = frozenset()) -> tuple[list[Exit], list[E
                 continue
             names |= delegates
         inits.append((path, op, name))
-    tree.prefetch(sorted(names))        # one query for every delegate
+    if res.definitions() is None:
+        tree.prefetch(sorted(names))    # no Perl patterns: one word query for every delegate
     # a handler wired in one file and defined in another is found where a file of the
     # scan defines it (filemap_fault, wired by most filesystems, in mm/filemap.c)
     inits = [(own.get(name), path, op, name) for path, op, name in inits]
@@ -400,7 +428,10 @@ def _exits_json(_src: bytes, kind: str, name: str, path: str, arg: str) -> dict:
     exits = handler_exits(tree, name, path, arg, res) if kind == "handler" else \
         consumer_exits(tree, res, name, path)
     files = sorted({p for e in exits for p, _f in e.extra["visited"]} | {path})
-    return {"exits": [e.to_json() for e in exits],
+    # sorted: the walk meets exits in an order that sets of strings decide, which Python's
+    # hash seed changes from run to run
+    return {"exits": sorted((e.to_json() for e in exits),
+                            key=lambda j: json.dumps(j, sort_keys=True)),
             "files": [[p, _digest(res.source(p))] for p in files]}
 
 

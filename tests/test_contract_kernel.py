@@ -4,6 +4,7 @@ they hold at each return."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -105,3 +106,27 @@ def test_the_61_fault_handlers_and_the_locks_they_return_with(kernel_tree):
         if c.function != "wp_page_shared":
             assert any(l.name == "page lock" for e in consumers if e.function == c.function
                        for l in e.released), c.function
+
+
+def test_a_lock_contract_review_of_the_61_tree_is_byte_identical_whatever_the_hash_seed(
+        kernel_tree, tmp_path):
+    """The walk meets a handler's exits in an order sets of strings decide; the findings list
+    the handlers in one order all the same (this once differed between runs)."""
+    old = show(kernel_tree, "HEAD", "mm/memory.c")
+    new = replace_once(old, "\tif (ret & VM_FAULT_DONE_COW)\n",
+                       "\tif (ret & (VM_FAULT_DONE_COW | VM_FAULT_LOCKED))\n")
+    (tmp_path / "s.mbox").write_text(patch_mail(
+        "mm: a COW fault that returns locked", "cow-locked@example.org",
+        [file_diff(kernel_tree, "mm/memory.c", old, new)]))
+    outs = []
+    for seed in ("1", "2"):
+        r = subprocess.run([sys.executable, "-m", "reviewbot", "review", "--mbox",
+                            str(tmp_path / "s.mbox"), "--tree", str(kernel_tree), "--format",
+                            "json", "--no-simulate"], capture_output=True, text=True, cwd="/",
+                           timeout=600, env={**os.environ, "PYTHONHASHSEED": seed,
+                                             "REVIEWBOT_CACHE": str(tmp_path / seed)})
+        assert r.returncode == 1, r.stderr
+        outs.append(r.stdout)
+    lc = [f for f in json.loads(outs[0])["findings"] if f["rule"] == "lock-contract"]
+    assert any(len(f["details"]["handlers"]) > 1 for f in lc)
+    assert outs[0] == outs[1]

@@ -24,10 +24,12 @@ def git(repo: Path, *args: str) -> str:
                           text=True).stdout
 
 
-def git_grep(repo: Path, rev: str | None, word: str) -> list[tuple[str, int, str]]:
-    """What plain `git grep -n -w` says, the reference the index must equal."""
-    args = ["grep", "-z", "-n", "-I", "-F", "-w", "--full-name", "-e", word]
-    r = subprocess.run(["git", "-C", str(repo), *args, *([rev] if rev else [])],
+def git_grep(repo: Path, rev: str | None, word: str, *options: str,
+             spec: tuple[str, ...] = ()) -> list[tuple[str, int, str]]:
+    """What plain `git grep -n -w` says (or with `options`, e.g. -P, the pattern `word`),
+    the reference the index must equal."""
+    args = ["grep", "-z", "-n", "-I", *(options or ("-F", "-w")), "--full-name", "-e", word]
+    r = subprocess.run(["git", "-C", str(repo), *args, *([rev] if rev else []), "--", *spec],
                        capture_output=True)
     out = []
     for rec in r.stdout.split(b"\n"):
@@ -149,3 +151,105 @@ def test_kernel_tree_index_matches_git_grep(kernel_tree, cache):
     view.prefetch(words)
     for w in words:
         assert view.grep_word(w) == git_grep(kernel_tree, None, w), w
+
+
+# --- line patterns (`git grep -P`), kept in the same index -----------------------------------
+
+DEFS = (r"^(?!\s)(?:[\w\s\*]+\s\**)?(\w*(?:fault|mkwrite)\w*)\s*\([^;]*$", "*.c")
+
+
+def git_grep_p(repo: Path, rev: str | None, pattern: str, spec: str) -> list[tuple[str, int, str]]:
+    return git_grep(repo, rev, pattern, "-P", spec=(spec,))
+
+
+@pytest.fixture
+def handlers_repo(small_repo):
+    (small_repo / "mm/handlers.c").write_text(
+        "int y_fault(void);\n"                                  # a declaration: no
+        "static vm_fault_t x_fault(struct vm_fault *vmf)\n{\n"   # a definition: yes
+        "\treturn y_fault();\n}\n"                               # a call: no
+        "int\nz_mkwrite(struct vm_fault *vmf,\n\t  int n)\n{\n\treturn 0;\n}\n")
+    (small_repo / "mm/handlers.h").write_text("static inline int h_fault(int a)\n{\n}\n")
+    git(small_repo, "add", "-A")
+    git(small_repo, "commit", "-q", "-m", "handlers")
+    return small_repo
+
+
+def test_a_pattern_started_beside_the_words_equals_git_grep_and_is_kept(handlers_repo, cache):
+    small_repo = handlers_repo
+    repo = Repo(small_repo)
+    head = repo.head()
+    view = TreeView(repo, head)
+    view.prefetch(WORDS, [DEFS])
+    want = git_grep_p(small_repo, None, *DEFS)
+    assert [h[:2] for h in want] == [("mm/handlers.c", 2), ("mm/handlers.c", 7)]
+    assert view.grep_pattern(*DEFS) == want
+    # the next review on this base greps nothing for it
+    again = WordIndex(Path(repo.repo.git_dir), repo.tree_of(head), no_grep, cache)
+    assert again.pattern_hits(*DEFS, grep=lambda: no_grep(DEFS)) == want
+
+
+def test_a_pattern_sees_the_series_and_not_the_local_edits(handlers_repo, cache):
+    small_repo = handlers_repo
+    repo = Repo(small_repo)
+    head = repo.head()
+    (small_repo / "mm/other.c").write_text("int edited_fault(void)\n{\n\treturn 0;\n}\n")
+    base = TreeView(repo, head)
+    blob = subprocess.run(["git", "-C", str(small_repo), "hash-object", "-w", "--stdin"],
+                          input=b"static int new_mkwrite(struct vm_fault *vmf)\n{\n}\n",
+                          capture_output=True, check=True).stdout.decode().strip()
+    patched = base.with_overlay({"mm/new.c": blob, "mm/handlers.c": None}, "patched")
+    base.prefetch([], [DEFS])
+    assert base.grep_pattern(*DEFS) == git_grep_p(small_repo, "HEAD", *DEFS)
+    assert len(base.grep_pattern(*DEFS)) == 2
+    assert patched.grep_pattern(*DEFS) == [
+        ("mm/new.c", 1, "static int new_mkwrite(struct vm_fault *vmf)")]
+
+
+def test_a_new_base_rescans_only_the_changed_files_for_a_pattern(handlers_repo, cache):
+    small_repo = handlers_repo
+    repo = Repo(small_repo)
+    a = repo.head()
+    TreeView(repo, a).grep_pattern(*DEFS)
+    (small_repo / "mm/more.c").write_text("vm_fault_t more_fault(struct vm_fault *vmf)\n{\n}\n")
+    (small_repo / "mm/more.h").write_text("vm_fault_t header_fault(struct vm_fault *vmf)\n{\n}\n")
+    git(small_repo, "add", "-A")
+    git(small_repo, "commit", "-q", "-m", "B")
+    b = repo.head()
+    idx = WordIndex(Path(repo.repo.git_dir), repo.tree_of(b), no_grep, cache,
+                    read=lambda p: repo.blob(f"{b}:{p}"))
+    got = idx.pattern_hits(*DEFS, grep=lambda: no_grep(DEFS))
+    assert got == git_grep_p(small_repo, b, *DEFS)
+    assert ("mm/more.c", 1, "vm_fault_t more_fault(struct vm_fault *vmf)") in got
+
+
+def test_without_perl_patterns_the_caller_is_told(small_repo, cache, monkeypatch):
+    """A git built without PCRE: grep_pattern says None (lock-contract then asks word by
+    word), and the review goes on."""
+    repo = Repo(small_repo)
+    view = TreeView(repo, repo.head())
+    monkeypatch.setattr(TreeView, "_grep_argv", lambda self, *o, pathspec=(): (
+        ["sh", "-c", "echo 'fatal: cannot use Perl-compatible regexes when not compiled with "
+         "USE_LIBPCRE' >&2; exit 128"], b""))
+    view.prefetch([], [DEFS])
+    assert view.grep_pattern(*DEFS) is None
+
+
+# --- reading the base from the working files ------------------------------------------------
+
+def test_the_base_read_from_working_files_is_the_base(small_repo, cache):
+    repo = Repo(small_repo)
+    head = repo.head()
+    (small_repo / "mm/other.c").write_text("edited\n")              # dirty: the base's copy
+    (small_repo / "mm/untracked.c").write_text("not in the base\n")  # untracked: absent
+    os.symlink("memory.c", small_repo / "mm/link.c")
+    git(small_repo, "add", "mm/link.c")
+    git(small_repo, "commit", "-q", "-m", "link")
+    view = TreeView(repo, repo.head())
+    assert view._worktree
+    for path in ("mm/memory.c", "mm/other.c", "mm/link.c", "include/mm.h", "mm/untracked.c",
+                 "mm/none.c"):
+        assert view.read(path) == repo.blob(f"HEAD:{path}"), path
+    assert view.read("mm/link.c") == b"memory.c"
+    assert view.read("mm/untracked.c") is None
+    assert head != repo.head()
