@@ -65,6 +65,8 @@ def rows(tmp: Path, tree: Path, kernel: Path | None):
                 w(f"k{n}", shapes.kernel_members(kernel, n)), "--tree", str(kernel)], None
         yield "member added to struct list_head, 6.1 tree", review + [
             w("lh", shapes.list_head_member(kernel)), "--tree", str(kernel)], None
+        yield "member added in a #define body (kfifo), 6.1 tree", review + [
+            w("mac", shapes.macro_member(kernel)), "--tree", str(kernel)], None
 
 
 def main() -> int:

@@ -48,6 +48,7 @@ def added_members(ctx: Context) -> list[cindex.Member]:
             continue
         if post.opener == "unknown":
             _skip_unknown_block(ctx, post)
+        _skip_macro_members(ctx, post)
         old = {s.name: s for s in cindex.structs(pre.src)}
         changed = sorted(post.changed)    # a binary search a member: 5,000 stay linear
         for st in cindex.structs(post.src):
@@ -124,6 +125,39 @@ def _skip_unknown_block(ctx: Context, post) -> None:
             ctx.skip(CHECK_STRUCT, f"{post.path}:{post.file_line(line_of(d))}: a declaration "
                      "in a block the hunk does not show (no tree): if it is a struct member, "
                      "its struct is not known")
+
+
+# a member declaration on one line of a macro body: `type name;` or `type *name[N];`, maybe `\`
+_MACRO_MEMBER = re.compile(rb"^\s*[A-Za-z_][\w\s\*]*?[\s\*](\w+)\s*(?:\[[^\]]*\])?\s*;\s*\\?\s*$")
+_BUILDS_STRUCT = re.compile(rb"\b(?:struct|union)\b[^;{}]*\{")
+
+
+def _skip_macro_members(ctx: Context, post) -> None:
+    """A member added inside a #define that builds a struct or union: the macro's body is not
+    parsed as C, and the struct it builds is named where the macro is used, so the member is
+    not checked; say so rather than stay silent."""
+    lines = post.src.split(b"\n")
+    cand = [n for n in sorted(post.changed) if 2 <= n <= len(lines)
+            and lines[n - 2].rstrip().endswith(b"\\") and _MACRO_MEMBER.match(lines[n - 1])]
+    if not cand:
+        return
+    stack = [cparse.parse(post.src).root_node]
+    while stack:
+        node = stack.pop()
+        if node.type in ("preproc_def", "preproc_function_def"):
+            value = node.child_by_field_name("value")
+            start, end = line_of(node), node.end_point[0] + 1
+            if value is not None and _BUILDS_STRUCT.search(value.text):
+                for n in cand:
+                    if start < n <= end:
+                        name = _MACRO_MEMBER.match(lines[n - 1]).group(1).decode()
+                        ctx.skip(CHECK_STRUCT, f"{post.path}:{post.file_line(n)}: member "
+                                 f"'{name}' is declared in the body of macro "
+                                 f"{text(node.child_by_field_name('name'))}; the structs it "
+                                 "builds are named where it is used and are not checked")
+        elif node.type == "translation_unit" or node.type.startswith("preproc_if") or \
+                node.type in ("preproc_else", "preproc_elif", "preproc_elifdef"):
+            stack.extend(node.named_children)     # macros sit at file level, maybe under #if
 
 
 def _sets_in_diff(ctx: Context, member: cindex.Member) -> list[Site]:

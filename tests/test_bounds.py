@@ -139,6 +139,19 @@ def test_a_member_of_list_head_caps_the_files_scanned(tmp_path, kernel_tree):
     assert total > 1000                         # the whole tree's count is given
 
 
+def test_a_member_added_in_a_define_body_is_named_not_scanned(tmp_path, kernel_tree):
+    """A #define whose body builds a union: its body is not C to parse, and the structs it
+    builds are named where it is used; the review says so and scans nothing for it."""
+    rc, rep, err = review(tmp_path, kernel_tree, shapes.macro_member(kernel_tree))
+    assert rc == 0 and rep["series"]["mode"] == "tree", err
+    assert not [f for f in rep["findings"] if f["rule"] == "field-init"]
+    [note] = skipped(rep, "field-init: which struct a member belongs to")
+    assert note == ("include/linux/kfifo.h:60: member 'bounds_gen' is declared in the body of "
+                    "macro __STRUCT_KFIFO_COMMON; the structs it builds are named where it is "
+                    "used and are not checked")
+    assert not skipped(rep, "field-init: construction sites in the whole tree")
+
+
 # -- one 20,000-character line: the checklist stays linear ----------------------------------
 
 def test_a_20000_character_line_in_the_checklist(tmp_path, tree):

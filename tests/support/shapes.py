@@ -146,6 +146,16 @@ def list_head_member(repo: Path) -> str:
                         LIST_HEAD_61 + "\tunsigned long bounds_gen;\n", "[PATCH] list: a member")
 
 
+KFIFO_61 = "\t\tptrtype const\t*ptr_const; \\\n"
+
+
+def macro_member(repo: Path) -> str:
+    """A member added inside a #define whose body builds a union (kfifo's common part)."""
+    return kernel_patch(repo, "include/linux/kfifo.h", KFIFO_61,
+                        KFIFO_61 + "\t\tunsigned long\tbounds_gen; \\\n",
+                        "[PATCH] kfifo: a member")
+
+
 def big_mail(megabytes: float) -> str:
     """A patch mail of about `megabytes` MB: one text file of many added lines."""
     n = int(megabytes * 1024 * 1024 / 40)
