@@ -72,3 +72,23 @@ def build_tree_repo(dest: Path, src: Path | None = None) -> str:
     _git(dest, "add", "-A", ".")
     _git(dest, "commit", "-q", "--no-verify", "-m", _MESSAGE)
     return _git(dest, "rev-parse", "HEAD").strip()
+
+
+def ensure_tree_repo(dest: Path) -> Path:
+    """The bundled tree's repository at *dest*, built once: aside under a name of this
+    process, then renamed into place, so a crash never leaves a half tree and two processes
+    building at once both end with the one tree (the second keeps the first's)."""
+    dest = Path(dest)
+    if dest.exists():
+        return dest
+    tmp = dest.with_name(f"{dest.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    build_tree_repo(tmp)
+    try:
+        os.rename(tmp, dest)
+    except OSError:
+        if not dest.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)     # another process was first: same commit
+    return dest

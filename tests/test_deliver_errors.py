@@ -125,3 +125,39 @@ def test_an_inbox_that_is_not_one_is_named_before_any_state_exists(tmp_path,
     one_error(rb("bot", "--config", str(cfg), "--once"), str(tmp_path),
               "cannot open the inbox of linux-mm@kvack.org", "not a public-inbox v2 inbox")
     assert not list(tmp_path.glob("state.sqlite*"))
+
+
+# -- issue 13 item 7: two processes building the bundled tree at once ----------------------
+
+def test_two_processes_building_the_bundled_tree_end_with_one_tree(tmp_path):
+    """Both see no tree, both build one aside; the second to finish keeps the first's
+    (the same commit) instead of failing on the rename, and leaves nothing aside."""
+    from reviewbot import corpus
+    dest = tmp_path / "bundled-tree"
+    real = corpus.build_tree_repo
+
+    def other_process_finishes_first(tmp):
+        head = real(tmp)
+        if not dest.exists():       # the other builder renames its tree into place meanwhile
+            other = tmp_path / "other"
+            real(other)
+            other.rename(dest)
+        return head
+
+    corpus.build_tree_repo = other_process_finishes_first
+    try:
+        assert corpus.ensure_tree_repo(dest) == dest
+    finally:
+        corpus.build_tree_repo = real
+    head = subprocess.run(["git", "-C", str(dest), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    assert head == real(tmp_path / "fresh")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundled-tree", "fresh"]
+    # really at once: two processes, one tree, both succeed
+    dest2 = tmp_path / "again"
+    code = f"from reviewbot import corpus; print(corpus.ensure_tree_repo({str(dest2)!r}))"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again", "bundled-tree", "fresh"]

@@ -6,8 +6,6 @@ import email
 import email.policy
 import email.utils
 import logging
-import os
-import shutil
 import time
 
 from reviewbot.deliver import smtp as smtpmod
@@ -65,14 +63,7 @@ class Bot:
     def _bundled_tree(self) -> None:
         if self.cfg.tree == "bundled":
             from reviewbot import corpus
-            dest = self.cfg.state.parent / "bundled-tree"
-            if not dest.exists():
-                # built aside and renamed: a crash mid-build never leaves a half tree
-                tmp = dest.with_name(f"bundled-tree.tmp{os.getpid()}")
-                shutil.rmtree(tmp, ignore_errors=True)
-                corpus.build_tree_repo(tmp)
-                os.rename(tmp, dest)
-            self.cfg.tree = str(dest)
+            self.cfg.tree = str(corpus.ensure_tree_repo(self.cfg.state.parent / "bundled-tree"))
 
     def close(self) -> None:
         for i in self.inboxes.values():
