@@ -64,9 +64,7 @@ def _read_local(path: Path) -> list[EmailMessage]:
             raw = path.read_bytes()
         except OSError as exc:
             raise ReviewbotError(str(path), f"cannot read: {exc.strerror}") from None
-    if len(raw) > MAX_THREAD_BYTES:
-        raise ReviewbotError(str(path), f"larger than {MAX_THREAD_BYTES >> 20} MiB, the "
-                             "budget of a thread")
+    _thread_budget(len(raw), str(path))
     if not raw.strip():
         raise ReviewbotError(str(path), "empty mailbox")
     raw = raw.replace(b"\r\n", b"\n")
@@ -123,7 +121,31 @@ def fetch_thread(target: str | None, mbox: str | None = None, inbox: str | None 
         raise ReviewbotError(msgid, problem or f"fetch from {where} failed: {exc}") from None
     if not msgs:
         raise ReviewbotError(msgid, _unreachable(where) or f"message not found at {where}")
+    _check_fetched(msgs, where)
     return msgid, msgs
+
+
+def _check_fetched(msgs: list[EmailMessage], where: str) -> None:
+    """The budgets of a local mailbox for a fetched thread too: b4 has parsed it already, but
+    nothing past this reads a message or a thread bigger than a review's input may be."""
+    total = 0
+    for i, m in enumerate(msgs, 1):
+        try:
+            raw = m.as_bytes()
+        except RecursionError:
+            raise ReviewbotError(f"{where} (message {i})", "MIME parts nested too deep to "
+                                 "read") from None
+        except Exception:       # a message b4 read but cannot write back: nothing to measure
+            continue
+        check_message(raw, f"{where} (message {i})")
+        total += len(raw)
+    _thread_budget(total, where)
+
+
+def _thread_budget(size: int, where: str) -> None:
+    if size > MAX_THREAD_BYTES:
+        raise ReviewbotError(where, f"larger than {MAX_THREAD_BYTES >> 20} MiB, the budget of "
+                             "a thread")
 
 
 def _unreachable(url: str) -> str | None:

@@ -226,3 +226,19 @@ def test_c_that_tree_sitter_cannot_parse(tmp_path, corpus_tree):
     import json
     parse = [s["reason"] for s in json.loads(r.stdout)["skipped"] if s["check"] == "parse"]
     assert parse and parse[0].startswith("mm/junk.c:1") and "cannot parse" in parse[0]
+
+
+def test_a_fetched_thread_has_the_budgets_of_a_local_one(public_inbox_factory, tmp_path):
+    """A message past 4 MiB served by a public-inbox: refused as it is from --mbox, with the
+    archive named, not reviewed because b4 had already parsed it."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from support import shapes
+    big = tmp_path / "big.mbox"
+    big.write_text(shapes.mail("[PATCH] docs: a big file", "x\n", msgid="big-fetch@example.org")
+                   .replace("x\n", shapes.big_mail(5).split("\n\n", 1)[1]))
+    ibx = public_inbox_factory(big, name="big")
+    r = reviewbot("review", "big-fetch@example.org", "--inbox", ibx.url, "--no-tree",
+                  env={"HOME": str(tmp_path)})
+    assert r.returncode == 2 and r.stdout == "", r.stderr
+    assert r.stderr.count("\n") == 1
+    assert "past the budget of 4 MiB a message" in r.stderr and ibx.url in r.stderr
