@@ -16,6 +16,7 @@ MAX_BODY = 4 * 1024 * 1024       # bodies beyond this are cut: a huge mail must 
 # Budgets (README, "Budgets"), checked on the raw bytes before any parser sees them
 MAX_MESSAGE = 4 * 1024 * 1024    # one message: a patch mail is never this big
 MAX_MIME_DEPTH = 32              # multipart levels: Python's email parser recurses per level
+MAX_COMMENT_DEPTH = 32           # (comments (in a header)): its header parser recurses per level
 _MIME_TOKEN = re.compile(rb'(?im)\bboundary\s*=\s*"?([^"\s;]+)|^--(\S+?)--[ \t\r]*$')
 _ADDR_RE = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9.-]+$")
 
@@ -114,6 +115,31 @@ def mime_depth(raw: bytes) -> int:
     return deepest
 
 
+def comment_depth(raw: bytes) -> int:
+    """How deep parenthesised comments nest in the header fields of one message (its own and
+    those of each MIME part), read from the raw bytes without recursion."""
+    bounds = {b"--" + m.group(1) for m in _MIME_TOKEN.finditer(raw) if m.group(1) is not None}
+    deepest = depth = 0
+    in_header = True
+    for line in raw.split(b"\n"):
+        line = line.rstrip(b"\r")
+        if not in_header:
+            in_header = line.rstrip(b"-") in bounds or line in bounds
+            continue
+        if not line.strip():
+            in_header = False
+            continue
+        if not line[:1].isspace():
+            depth = 0                       # a new field
+        for c in line:
+            if c == 0x28:
+                depth += 1
+                deepest = max(deepest, depth)
+            elif c == 0x29 and depth:
+                depth -= 1
+    return deepest
+
+
 def check_message(raw: bytes, where: str) -> bytes:
     """One raw message within the budgets, with CRLF line ends made LF (a mail saved from a
     Windows client must not read as a diff of other files); a ReviewbotError otherwise."""
@@ -125,6 +151,10 @@ def check_message(raw: bytes, where: str) -> bytes:
     if depth > MAX_MIME_DEPTH:
         raise ReviewbotError(where, f"MIME parts nested {depth} deep, past the budget of "
                              f"{MAX_MIME_DEPTH}")
+    depth = comment_depth(raw)
+    if depth > MAX_COMMENT_DEPTH:
+        raise ReviewbotError(where, f"header comments nested {depth} deep, past the budget of "
+                             f"{MAX_COMMENT_DEPTH}")
     return raw.replace(b"\r\n", b"\n")
 
 

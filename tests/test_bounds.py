@@ -74,6 +74,26 @@ def test_mime_nested_a_few_levels_is_still_reviewed(tmp_path, tree):
     assert json.loads(p.stdout)["series"]["patches"][0]["files"] == ["mm/memory.c"]
 
 
+# -- a header comment nested 2,500 deep (found by bench/fuzz.py): a clear error -------------
+
+@pytest.mark.parametrize("in_part", [False, True])
+def test_header_comments_nested_deep_are_a_clear_error(tmp_path, tree, in_part):
+    raw = shapes.header_comments(2500, in_part)
+    p = rb("review", "--mbox", str(shapes.write(tmp_path, "m.mbox", raw)), "--tree", str(tree))
+    assert "header comments nested 2500 deep, past the budget of 32" in one_error(p)
+    [entry] = b4check(raw, tree)
+    assert entry["status"] == "fail" and "header comments nested 2500 deep" in entry["summary"]
+
+
+def test_header_comments_a_few_deep_and_deep_c_in_the_body_are_reviewed(tmp_path, tree):
+    for raw in (shapes.header_comments(3), shapes.header_comments(3, in_part=True),
+                shapes.nested_parens(60).encode()):
+        p = rb("review", "--mbox", str(shapes.write(tmp_path, "m.mbox", raw)), "--tree",
+               str(tree), "--no-simulate", "--format", "json")
+        assert p.returncode == 0, p.stderr.decode()
+        assert json.loads(p.stdout)["series"]["patches"][0]["files"] == ["mm/memory.c"]
+
+
 # -- C nested 3,000 parentheses / 1,500 blocks, with a tree and without ---------------------
 
 @pytest.mark.parametrize("shape", [{"parens": 3000}, {"blocks": 1500}])

@@ -54,6 +54,20 @@ def mime_nested(depth: int) -> bytes:
 FN_ANCHOR = "static int do_page_mkwrite("
 
 
+def header_comments(depth: int, in_part: bool = False) -> bytes:
+    """A patch mail whose Content-Type header (of the message, or of its one MIME part)
+    carries a comment nested `depth` deep."""
+    comment = "(" * depth + "x" + ")" * depth
+    patch = corpus_patch("mm/memory.c", FN_ANCHOR, "/* commented */\n" + FN_ANCHOR)
+    body = patch.split("\n\n", 1)[1]
+    head = HEAD + "Subject: [PATCH] mm: comments\nMessage-ID: <comments@example.org>\n" \
+        "MIME-Version: 1.0\n"
+    if in_part:
+        return (head + 'Content-Type: multipart/mixed; boundary="b0"\n\n--b0\n'
+                f"Content-Type: text/plain; charset=utf-8 {comment}\n\n{body}--b0--\n").encode()
+    return (head + f"Content-Type: text/plain; charset=utf-8 {comment}\n\n{body}").encode()
+
+
 def nested_parens(n: int) -> str:
     """A patch adding a function to mm/memory.c whose one expression is `n` parentheses deep."""
     expr = "(" * n + "1" + ")" * n
