@@ -71,6 +71,7 @@ class Repo:
                                  "git checkout, or run without a tree for diff-only mode)") from None
         self.path = p
         self._blob_cache: dict[str, bytes] = {}
+        self.no_perl = False        # this git cannot `grep -P` (found on first use)
 
     def resolve(self, rev: str) -> str | None:
         try:
@@ -203,6 +204,13 @@ class NoPerl(Exception):
     """This git was built without PCRE: `git grep -P` is not available."""
 
 
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _no_perl(err: bytes) -> bool:
+    return b"Perl" in err or b"PCRE" in err or b"pcre" in err
+
+
 class TreeView:
     """One state of the tree: a base commit plus an overlay of the files a series changed."""
 
@@ -281,7 +289,7 @@ class TreeView:
         the words, and `grep_pattern` or `settle` collects it."""
         self.words.hits(words)
         pending = self._worktree_facts.setdefault("pending", {})
-        for pat, spec in sorted(set(patterns)):
+        for pat, spec in sorted(set(patterns)) if not self.repo.no_perl else ():
             if (pat, spec) not in pending and not self.words.has_pattern(pat, spec):
                 pending[(pat, spec)] = self._start_pattern(pat, spec)
 
@@ -323,6 +331,9 @@ class TreeView:
         pattern (Perl syntax that Python's re reads the same way) matches, sorted; None when
         this git cannot grep Perl patterns (the caller falls back to words)."""
         key = ("re", pattern, spec)
+        if key not in self._grep_cache and self.repo.no_perl and \
+                not self.words.has_pattern(pattern, spec):
+            self._grep_cache[key] = None
         if key not in self._grep_cache:
             run = self._worktree_facts.setdefault("pending", {}).pop((pattern, spec), None)
             try:
@@ -378,12 +389,18 @@ class TreeView:
                 yield p, data.decode("utf-8", "replace")
 
     def _grep_base(self, words: list[str]) -> dict[str, list[Hit]]:
-        """One `git grep` for all `words` over the base."""
-        options = ["-F", "-w"]
-        for w in words:
+        """One `git grep` for all `words` over the base: as one Perl pattern between word
+        boundaries when they are identifiers (a third faster than -F -w's, the same lines),
+        else, or with a git without Perl patterns, as fixed strings."""
+        perl = not self.repo.no_perl and all(_IDENT.fullmatch(w) for w in words)
+        options = ["-P", "-e", r"\b(?:" + "|".join(words) + r")\b"] if perl else ["-F", "-w"]
+        for w in words if not perl else ():
             options += ["-e", w]
         argv, prefix = self._grep_argv(*options)
         r = subprocess.run(argv, capture_output=True)
+        if perl and r.returncode not in (0, 1) and _no_perl(r.stderr):
+            self.repo.no_perl = True
+            return self._grep_base(words)
         if r.returncode not in (0, 1):
             raise ReviewbotError(str(self.repo.path), f"git grep failed: {r.stderr.decode().strip()}")
         out: dict[str, list[Hit]] = {w: [] for w in words}
@@ -411,7 +428,8 @@ class TreeView:
         finally:
             out.close()
         if proc.returncode not in (0, 1):
-            if b"Perl" in err or b"PCRE" in err or b"pcre" in err:
+            if _no_perl(err):
+                self.repo.no_perl = True
                 raise NoPerl(err.decode(errors="replace").strip())
             raise ReviewbotError(str(self.repo.path), f"git grep failed: {err.decode().strip()}")
         hits = list(self._grep_records(data, prefix))

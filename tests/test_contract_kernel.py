@@ -130,3 +130,23 @@ def test_a_lock_contract_review_of_the_61_tree_is_byte_identical_whatever_the_ha
     lc = [f for f in json.loads(outs[0])["findings"] if f["rule"] == "lock-contract"]
     assert any(len(f["details"]["handlers"]) > 1 for f in lc)
     assert outs[0] == outs[1]
+
+
+def test_a_git_without_perl_patterns_finds_the_same_handlers(kernel_tree, tmp_path,
+                                                             monkeypatch):
+    """The delegates a handler returns are found word by word when `git grep -P` is not
+    there: the same exits as with the one Perl pass."""
+    monkeypatch.setenv("REVIEWBOT_CACHE", str(tmp_path / "perl"))
+    repo = Repo(kernel_tree)
+    with_perl = lock_contract._analyse(TreeView(repo, repo.head()))
+    monkeypatch.setenv("REVIEWBOT_CACHE", str(tmp_path / "words"))
+    repo = Repo(kernel_tree)
+    repo.no_perl = True
+    view = TreeView(repo, repo.head())
+    without = lock_contract._analyse(view)
+    assert view.grep_pattern(*lock_contract.DEFINES) is None
+    assert [[e.to_json() for e in side] for side in without] == \
+        [[e.to_json() for e in side] for side in with_perl]
+    ext4 = {f for e in without[0] if e.extra["handler"] == "ext4_dax_fault"
+            for _p, f in e.extra["visited"]}
+    assert "ext4_dax_huge_fault" in ext4

@@ -223,15 +223,31 @@ def test_a_new_base_rescans_only_the_changed_files_for_a_pattern(handlers_repo, 
     assert ("mm/more.c", 1, "vm_fault_t more_fault(struct vm_fault *vmf)") in got
 
 
-def test_without_perl_patterns_the_caller_is_told(small_repo, cache, monkeypatch):
-    """A git built without PCRE: grep_pattern says None (lock-contract then asks word by
-    word), and the review goes on."""
+def test_a_git_without_perl_patterns_greps_words_as_fixed_strings(small_repo, cache,
+                                                                  tmp_path, monkeypatch):
+    """A git built without PCRE: the words are found all the same (as -F -w), and
+    grep_pattern says None (lock-contract then asks word by word)."""
+    real = subprocess.run(["sh", "-c", "command -v git"], capture_output=True,
+                          text=True).stdout.strip()
+    fake = tmp_path / "bin" / "git"
+    fake.parent.mkdir()
+    fake.write_text(f"""#!/bin/sh
+for a in "$@"; do
+  if [ "$a" = "-P" ]; then
+    echo "fatal: cannot use Perl-compatible regexes when not compiled with USE_LIBPCRE" >&2
+    exit 128
+  fi
+done
+exec {real} "$@"
+""")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
     repo = Repo(small_repo)
     view = TreeView(repo, repo.head())
-    monkeypatch.setattr(TreeView, "_grep_argv", lambda self, *o, pathspec=(): (
-        ["sh", "-c", "echo 'fatal: cannot use Perl-compatible regexes when not compiled with "
-         "USE_LIBPCRE' >&2; exit 128"], b""))
-    view.prefetch([], [DEFS])
+    view.prefetch(WORDS, [DEFS])
+    assert repo.no_perl
+    for w in WORDS:
+        assert view.grep_word(w) == git_grep(small_repo, None, w), w
     assert view.grep_pattern(*DEFS) is None
 
 
