@@ -211,7 +211,9 @@ def map_functions(pd: PatchDiff, read_base: Callable[[str], bytes | None] | None
         if not is_c(f.path):
             continue
         new = read_patched(f.path) if read_patched else None
-        old = read_base(f.path) if read_base else None
+        # the pre-image maps removed lines only: a patch that only adds needs no second parse
+        removes = any(h.removed for h in f.hunks)
+        old = read_base(f.path) if read_base and (removes or new is None) else None
         # one table a file side: a lookup per changed line must not rescan the functions
         new_fns = cparse.FunctionTable(cparse.functions(new) if new is not None else [])
         old_fns = cparse.FunctionTable(cparse.functions(old) if old is not None else [])

@@ -49,7 +49,7 @@ def added_members(ctx: Context) -> list[cindex.Member]:
         if post.opener == "unknown":
             _skip_unknown_block(ctx, post)
         _skip_macro_members(ctx, post)
-        old = {s.name: s for s in cindex.structs(pre.src)}
+        old: dict | None = None       # the pre-image's structs, parsed only when needed
         changed = sorted(post.changed)    # a binary search a member: 5,000 stay linear
         for st in cindex.structs(post.src):
             new_decls = [m for m in st.members
@@ -62,6 +62,8 @@ def added_members(ctx: Context) -> list[cindex.Member]:
                     ctx.skip(CHECK_STRUCT, f"{post.path}:{post.file_line(m.line)}: member "
                              f"'{m.name}' is declared in a struct the diff does not name")
                 continue
+            if old is None:
+                old = {s.name: s for s in cindex.structs(pre.src)}
             before = old.get(st.name)
             if before is None:
                 continue          # a struct the patch defines: nothing built it before
