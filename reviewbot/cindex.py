@@ -67,8 +67,21 @@ class StructDef:
 
 @lru_cache(maxsize=256)
 def structs(src: bytes) -> list[StructDef]:
-    """Every struct definition (with a body) in a file, with its member declarations (kept:
-    each new member asks for its struct's order again; callers must not change the list)."""
+    """Every struct definition (with a body) in a file, with its member declarations (kept in
+    memory and on disk: each new member asks for its struct's order again, and a repeat review
+    parses nothing for it; callers must not change the list)."""
+    from reviewbot import memo
+    return [StructDef(n, a, b, tuple(MemberDecl(*m) for m in members),
+                      tuple(tuple(c) for c in comments))
+            for n, a, b, members, comments in memo.cached(_structs_json, src)]
+
+
+def _structs_json(src: bytes) -> list:
+    return [[st.name, st.line, st.end, [[m.name, m.type, m.line, m.end, m.is_pointer] for m in st.members],
+             [list(c) for c in st.comments]] for st in _structs(src)]
+
+
+def _structs(src: bytes) -> list[StructDef]:
     out = []
     stack = [cparse.parse(src).root_node]
     while stack:

@@ -214,6 +214,17 @@ def function_at(src: bytes, line: int, fns: list[Function] | None = None) -> str
     return FunctionTable(fns if fns is not None else functions(src)).at(line)
 
 
+def function_spans(src: bytes) -> list[Function]:
+    """functions(src) without their syntax nodes, kept on disk: a repeat review maps lines to
+    functions without parsing the file again."""
+    from reviewbot import memo
+    return [Function(n, a, b) for n, a, b in memo.cached(_spans_json, src)]
+
+
+def _spans_json(src: bytes) -> list:
+    return [[f.name, f.start, f.end] for f in functions(src)]
+
+
 class FunctionTable:
     """A file's functions by line, built once: each lookup is a binary search, so mapping
     every line of a 100,000-line diff stays linear in the diff."""
@@ -267,7 +278,13 @@ def struct_from_section(section: str) -> str:
 
 
 def error_spans(src: bytes) -> list[tuple[int, int]]:
-    """Line spans (1-based, inclusive) of ERROR nodes outside any function body."""
+    """Line spans (1-based, inclusive) of ERROR nodes outside any function body (kept on
+    disk, like function_spans)."""
+    from reviewbot import memo
+    return [(a, b) for a, b in memo.cached(_error_spans, src)]
+
+
+def _error_spans(src: bytes) -> list[list[int]]:
     spans = []
     stack = [parse(src).root_node]
     while stack:
@@ -275,7 +292,7 @@ def error_spans(src: bytes) -> list[tuple[int, int]]:
         if node.type == "function_definition":
             continue
         if node.type == "ERROR":
-            spans.append((line_of(node), node.end_point[0] + 1))
+            spans.append([line_of(node), node.end_point[0] + 1])
             continue
         if node.has_error:
             stack.extend(node.children)

@@ -215,8 +215,8 @@ def map_functions(pd: PatchDiff, read_base: Callable[[str], bytes | None] | None
         removes = any(h.removed for h in f.hunks)
         old = read_base(f.path) if read_base and (removes or new is None) else None
         # one table a file side: a lookup per changed line must not rescan the functions
-        new_fns = cparse.FunctionTable(cparse.functions(new) if new is not None else [])
-        old_fns = cparse.FunctionTable(cparse.functions(old) if old is not None else [])
+        new_fns = cparse.FunctionTable(cparse.function_spans(new) if new is not None else [])
+        old_fns = cparse.FunctionTable(cparse.function_spans(old) if old is not None else [])
         for h in f.hunks:
             names: list[str] = []
             if new is not None or old is not None:

@@ -17,12 +17,16 @@ MAX_VALUE = 1 << 20          # a result larger than this is recomputed rather th
 
 @lru_cache(maxsize=None)
 def _code_version(fn: Callable) -> str:
-    """A hash of the module that defines `fn`: editing the analysis invalidates its results."""
-    try:
-        src = inspect.getsource(inspect.getmodule(fn))
-    except (OSError, TypeError):
-        src = fn.__qualname__
-    return hashlib.sha1(src.encode()).hexdigest()[:16]
+    """A hash of the module that defines `fn` and of the parser and index every analysis reads
+    through: editing any of them invalidates the results."""
+    from reviewbot import cindex, cparse
+    parts = []
+    for module in (inspect.getmodule(fn), cparse, cindex):
+        try:
+            parts.append(inspect.getsource(module))
+        except (OSError, TypeError):
+            parts.append(fn.__qualname__)
+    return hashlib.sha1("\0".join(parts).encode()).hexdigest()[:16]
 
 
 class _Store:

@@ -87,6 +87,24 @@ def bit_uses(src: bytes, flag: str | None = None):
         stack.extend(node.named_children)
 
 
+def _definitions(src: bytes) -> dict[str, tuple[str, int, int]]:
+    """bit_definitions, kept on disk: a repeat review parses nothing for it."""
+    return {k: tuple(v) for k, v in memo.cached(_definitions_json, src).items()}
+
+
+def _definitions_json(src: bytes) -> dict:
+    return {k: list(v) for k, v in bit_definitions(src).items()}
+
+
+def _uses(src: bytes) -> list[tuple[str, str, str, int]]:
+    """bit_uses of every bit, kept on disk."""
+    return [tuple(u) for u in memo.cached(_uses_json, src)]
+
+
+def _uses_json(src: bytes) -> list:
+    return [list(u) for u in bit_uses(src)]
+
+
 def bit_definitions(src: bytes) -> dict[str, tuple[str, int, int]]:
     """VM_FAULT_* name -> (its value, spaces normalised; first and last src line)."""
     out = {}
@@ -152,7 +170,7 @@ def _changed_functions(img) -> dict[str, int]:
     import bisect
     out = {}
     changed = sorted(img.changed)     # one binary search a function, not a scan (issue 13)
-    for f in cparse.functions(img.src):
+    for f in cparse.function_spans(img.src):
         i = bisect.bisect_left(changed, f.start)
         if i < len(changed) and changed[i] <= f.end:
             out.setdefault(f.name, img.file_line(f.start) or img.file_line(changed[i]))
@@ -178,7 +196,7 @@ def contract_changes(ctx: Context) -> dict[str, list[tuple[int, str, str, int, s
         for pre, post in images(f, before, after):
             if b"VM_FAULT_" not in pre.src and b"VM_FAULT_" not in post.src:
                 continue        # no bit on either side: nothing below can find one (no parse)
-            old_d, new_d = bit_definitions(pre.src), bit_definitions(post.src)
+            old_d, new_d = _definitions(pre.src), _definitions(post.src)
             for flag in sorted(set(old_d) | set(new_d)):
                 o, n = old_d.get(flag), new_d.get(flag)
                 touched = (o is not None and any(o[1] <= c <= o[2] for c in pre.changed)) or \
@@ -197,7 +215,7 @@ def contract_changes(ctx: Context) -> dict[str, list[tuple[int, str, str, int, s
                 tests.setdefault(key, [set(), set()])
                 where.setdefault(key, post_fns.get(name) or pre_fns.get(name, 0))
             for side, img in ((0, pre), (1, post)):
-                for flag, fn, role, ln in bit_uses(img.src):
+                for flag, fn, role, ln in _uses(img.src):
                     if fn in fns:
                         key = (f.path, _fn_name(fn))
                         if role in TESTS:

@@ -51,7 +51,7 @@ def construction_sites(src: bytes, path: str, struct: str) -> list[cindex.Constr
 def _changed_functions(img) -> set[str]:
     if not img.changed:
         return set()            # an image with no changed line: nothing to parse it for
-    return {f.name for f in cparse.functions(img.src)
+    return {f.name for f in cparse.function_spans(img.src)
             if any(f.start <= c <= f.end for c in img.changed)}
 
 

@@ -59,3 +59,27 @@ def test_review_output_is_the_same_from_the_memo_and_without_it(tmp_path):
     assert (tmp_path / "c" / "analysis.sqlite").exists()
     assert cold == warm == review(REVIEWBOT_NO_MEMO="1")
     assert json.loads(warm)["findings"]
+
+
+def test_an_edit_of_the_parser_or_the_index_invalidates_every_result(cache, monkeypatch):
+    """Every analysis reads C through cparse and cindex: editing either one (a new masking
+    rule, say) must not leave results of the old parser on disk."""
+    import inspect
+
+    from reviewbot import cindex, cparse
+    src = b"struct vm_fault vmf;\n"
+    real = inspect.getsource
+    try:
+        memo._code_version.cache_clear()
+        memo.cached(count_words, src, "vm_fault")
+        memo.cached(count_words, src, "vm_fault")
+        assert len(CALLS) == 1
+        for edited in (cparse, cindex):
+            monkeypatch.setattr(memo.inspect, "getsource", lambda m, e=edited: real(m) + (
+                "\n# edited" if m is e else ""))
+            memo._code_version.cache_clear()
+            memo.cached(count_words, src, "vm_fault")
+        assert len(CALLS) == 3
+    finally:
+        monkeypatch.undo()
+        memo._code_version.cache_clear()
