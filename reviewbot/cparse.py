@@ -96,10 +96,11 @@ def mask(src: bytes) -> bytes:
 # (indexing, the member flow walk, the simulator's front end) then stays far below Python's
 # recursion limit; the 6.1 tree nests at most 16 deep.
 MAX_NESTING = 100
-_BRACKET = re.compile(rb"[(\[{]|[)\]}]")
 # comments, string and character literals: their brackets do not nest code
 _NOT_CODE = re.compile(rb'/\*.*?\*/|//[^\n]*|"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'
                        rb"'[^'\\\n]*(?:\\.[^'\\\n]*)*'", re.S)
+# a bracket of code, or a comment or literal to step over whole: one scan, no blanked copy
+_CODE_BRACKET = re.compile(_NOT_CODE.pattern + rb"|[(\[{]|[)\]}]", re.S)
 
 
 def _deep_groups(src: bytes) -> list[tuple[int, int]]:
@@ -107,10 +108,11 @@ def _deep_groups(src: bytes) -> list[tuple[int, int]]:
     or initialiser of a function body) that nest deeper than MAX_NESTING."""
     if src.count(b"(") + src.count(b"{") + src.count(b"[") <= MAX_NESTING:
         return []
-    code = _NOT_CODE.sub(lambda m: _blank(m.group(0)), src)
     spans: list[tuple[int, int]] = []
     depth = deepest = start = 0
-    for m in _BRACKET.finditer(code):
+    for m in _CODE_BRACKET.finditer(src):
+        if m.end() - m.start() != 1:
+            continue                    # a comment or a literal (never one byte long)
         if m.group(0) in b"([{":
             depth += 1
             if depth <= 2:
@@ -122,7 +124,7 @@ def _deep_groups(src: bytes) -> list[tuple[int, int]]:
                 spans.append((start, m.end()))
                 deepest = 0
     if depth > 0 and deepest > MAX_NESTING:
-        spans.append((start, len(code)))
+        spans.append((start, len(src)))
     return spans
 
 
