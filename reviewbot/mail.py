@@ -18,6 +18,7 @@ MAX_MESSAGE = 4 * 1024 * 1024    # one message: a patch mail is never this big
 MAX_MIME_DEPTH = 32              # multipart levels: Python's email parser recurses per level
 MAX_COMMENT_DEPTH = 32           # (comments (in a header)): its header parser recurses per level
 _MIME_TOKEN = re.compile(rb'(?im)\bboundary\s*=\s*"?([^"\s;]+)|^--(\S+?)--[ \t\r]*$')
+_PAREN = re.compile(rb"[()]")
 _ADDR_RE = re.compile(r"^[^@\s<>\"(),;:]+@[A-Za-z0-9.-]+$")
 
 
@@ -131,11 +132,11 @@ def comment_depth(raw: bytes) -> int:
             continue
         if not line[:1].isspace():
             depth = 0                       # a new field
-        for c in line:
-            if c == 0x28:
+        for m in _PAREN.finditer(line):     # a scan of the brackets, not of every byte
+            if m.group() == b"(":
                 depth += 1
                 deepest = max(deepest, depth)
-            elif c == 0x29 and depth:
+            elif depth:
                 depth -= 1
     return deepest
 

@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from fnmatch import fnmatch
-from typing import Any, Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import git
 
@@ -211,6 +211,46 @@ def _no_perl(err: bytes) -> bool:
     return b"Perl" in err or b"PCRE" in err or b"pcre" in err
 
 
+class _PatternPass:
+    """One `git grep -P` of the base running in the background, its output going to a
+    temporary file (a pipe would stall it until read)."""
+
+    def __init__(self, argv: list[str], prefix: bytes):
+        self.prefix = prefix
+        self.out = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(argv, stdout=self.out, stderr=subprocess.PIPE)
+
+    def output(self) -> tuple[int, bytes, bytes]:
+        """Wait for it: its exit status, output and error output."""
+        try:
+            err = self.proc.communicate()[1]
+            self.out.seek(0)
+            return self.proc.returncode, self.out.read(), err
+        finally:
+            self.out.close()
+
+    def stop(self) -> None:
+        """End it whether or not it finished (nothing is left running or open)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc.stderr.close()
+        self.out.close()
+
+
+@dataclass
+class _BaseFacts:
+    """What every view over one base shares: facts of the working files, found once, and the
+    pattern passes still running."""
+    dirty: set[str] | None = None
+    tracked: set[str] | None = None
+    pending: dict[tuple[str, str], _PatternPass] = field(default_factory=dict)
+
+
+def _paths(out: bytes) -> set[str]:
+    return {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
+
+
 class TreeView:
     """One state of the tree: a base commit plus an overlay of the files a series changed."""
 
@@ -223,8 +263,7 @@ class TreeView:
         self._grep_cache: dict[tuple, list[tuple[str, int, str]]] = {}
         self.cache: dict = {}    # what a rule computed once for this view (files of a struct)
         self._worktree = (repo.head() == base and not repo.repo.bare)
-        # facts of the working files, found once and shared by every view over this base
-        self._worktree_facts: dict[str, Any] = {}
+        self._facts = _BaseFacts()
         # whole-word hits in the base, shared by every view over the same base and kept on
         # disk: one git grep a review for every word asked at once, none on a repeat review
         self.words = words if words is not None else WordIndex(
@@ -234,7 +273,7 @@ class TreeView:
     def with_overlay(self, overlay: dict[str, str | None], label: str) -> "TreeView":
         view = TreeView(self.repo, self.base, {**self.overlay, **overlay}, label,
                         words=self.words)
-        view._worktree_facts = self._worktree_facts
+        view._facts = self._facts
         return view
 
     def blob_spec(self, path: str) -> str | None:
@@ -268,19 +307,16 @@ class TreeView:
             return None
 
     def _tracked(self) -> set[str]:
-        if "tracked" not in self._worktree_facts:
-            out = self.repo._git("ls-files", "-z").stdout
-            self._worktree_facts["tracked"] = {
-                p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
-        return self._worktree_facts["tracked"]
+        if self._facts.tracked is None:
+            self._facts.tracked = _paths(self.repo._git("ls-files", "-z").stdout)
+        return self._facts.tracked
 
     def dirty(self) -> set[str]:
         """Tracked files whose working copy differs from the base (only in worktree mode)."""
-        if "dirty" not in self._worktree_facts:
-            out = self.repo._git("diff", "-z", "--name-only", "--no-renames", "HEAD", "--").stdout
-            self._worktree_facts["dirty"] = {
-                p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
-        return self._worktree_facts["dirty"]
+        if self._facts.dirty is None:
+            self._facts.dirty = _paths(self.repo._git(
+                "diff", "-z", "--name-only", "--no-renames", "HEAD", "--").stdout)
+        return self._facts.dirty
 
     def prefetch(self, words: Iterable[str],
                  patterns: Iterable[tuple[str, str]] = ()) -> None:
@@ -288,74 +324,67 @@ class TreeView:
         each line pattern not yet indexed: it runs on another core while the rules work on
         the words, and `grep_pattern` or `settle` collects it."""
         self.words.hits(words)
-        pending = self._worktree_facts.setdefault("pending", {})
-        for pat, spec in sorted(set(patterns)) if not self.repo.no_perl else ():
-            if (pat, spec) not in pending and not self.words.has_pattern(pat, spec):
-                pending[(pat, spec)] = self._start_pattern(pat, spec)
+        pending = self._facts.pending
+        for key in sorted(set(patterns)) if not self.repo.no_perl else ():
+            if key not in pending and not self.words.has_pattern(*key):
+                pending[key] = self._start_pattern(*key)
 
     def settle(self) -> None:
         """Collect every pattern pass still running (into the index, for the next review)."""
-        for pat, spec in sorted(self._worktree_facts.get("pending", {})):
-            self.grep_pattern(pat, spec)
+        for key in sorted(self._facts.pending):
+            self.grep_pattern(*key)
 
     def abandon(self) -> None:
         """Stop every pattern pass still running (the review failed)."""
-        pending = self._worktree_facts.pop("pending", {})
-        for run in pending.values():
-            if run[0].poll() is None:
-                run[0].kill()
-            run[0].wait()
-            run[1].close()
+        for run in self._facts.pending.values():
+            run.stop()
+        self._facts.pending.clear()
 
     def grep_word(self, word: str, pathspec: tuple[str, ...] = ()) -> list[Hit]:
         """Every (path, line, text) where `word` occurs as a whole word, sorted."""
         key = (word, pathspec)
-        if key in self._grep_cache:
-            return self._grep_cache[key]
-        hits = [h for h in self.words.hits([word])[word]
-                if h[0] not in self.overlay and _in_spec(h[0], pathspec)]
-        for path in sorted(self.overlay):
-            if not _in_spec(path, pathspec):
-                continue
-            data = self.read(path)
-            if data is None:
-                continue
-            hits += [(path, ln, t) for ln, t in
-                     scan(data.decode("utf-8", "replace"), [word])[word]]
-        hits.sort()
-        self._grep_cache[key] = hits
-        return hits
+        if key not in self._grep_cache:
+            hits = [h for h in self.words.hits([word])[word]
+                    if h[0] not in self.overlay and _in_spec(h[0], pathspec)]
+            hits += self._overlay_hits(lambda p: _in_spec(p, pathspec),
+                                       lambda text: scan(text, [word])[word])
+            self._grep_cache[key] = sorted(hits)
+        return self._grep_cache[key]
 
     def grep_pattern(self, pattern: str, spec: str) -> list[Hit] | None:
         """Every (path, line, text) of the files matching the glob `spec` where the line
         pattern (Perl syntax that Python's re reads the same way) matches, sorted; None when
         this git cannot grep Perl patterns (the caller falls back to words)."""
         key = ("re", pattern, spec)
-        if key not in self._grep_cache and self.repo.no_perl and \
-                not self.words.has_pattern(pattern, spec):
+        if key in self._grep_cache:
+            return self._grep_cache[key]
+        run = self._facts.pending.pop((pattern, spec), None)
+        try:
+            if self.repo.no_perl and not self.words.has_pattern(pattern, spec):
+                raise NoPerl("known")
+            base = self.words.pattern_hits(pattern, spec, lambda: self._pattern_hits(
+                run or self._start_pattern(pattern, spec), pattern, spec))
+        except NoPerl:
             self._grep_cache[key] = None
-        if key not in self._grep_cache:
-            run = self._worktree_facts.setdefault("pending", {}).pop((pattern, spec), None)
-            try:
-                base = self.words.pattern_hits(pattern, spec, lambda: self._finish_pattern(
-                    *(run or self._start_pattern(pattern, spec))))
-            except NoPerl:
-                self._grep_cache[key] = None
-                return None
-            finally:
-                if run is not None:
-                    if run[0].poll() is None:       # the index had it after all
-                        run[0].kill()
-                    run[0].wait()
-                    run[1].close()
-            hits = [h for h in base if h[0] not in self.overlay]
-            for path in sorted(self.overlay):
-                data = self.read(path) if fnmatch(path, spec) else None
-                if data is not None:
-                    hits += [(path, ln, t) for ln, t in
-                             scan_pattern(data.decode("utf-8", "replace"), pattern)]
-            self._grep_cache[key] = sorted(hits)
+            return None
+        finally:
+            if run is not None:
+                run.stop()          # a no-op once collected; the index may have had it
+        hits = [h for h in base if h[0] not in self.overlay]
+        hits += self._overlay_hits(lambda p: fnmatch(p, spec),
+                                   lambda text: scan_pattern(text, pattern))
+        self._grep_cache[key] = sorted(hits)
         return self._grep_cache[key]
+
+    def _overlay_hits(self, wanted: Callable[[str], bool],
+                      scan_text: Callable[[str], list[tuple[int, str]]]) -> list[Hit]:
+        """The hits in the files the series changed: those the base's index cannot hold."""
+        hits: list[Hit] = []
+        for path in sorted(self.overlay):
+            data = self.read(path) if wanted(path) else None
+            if data is not None:
+                hits += [(path, ln, t) for ln, t in scan_text(data.decode("utf-8", "replace"))]
+        return hits
 
     def _grep_argv(self, *options: str, pathspec: tuple[str, ...] = ()) -> tuple[list[str], bytes]:
         """`git grep` over the base: the working files when they are the base (several times
@@ -401,8 +430,7 @@ class TreeView:
         if perl and r.returncode not in (0, 1) and _no_perl(r.stderr):
             self.repo.no_perl = True
             return self._grep_base(words)
-        if r.returncode not in (0, 1):
-            raise ReviewbotError(str(self.repo.path), f"git grep failed: {r.stderr.decode().strip()}")
+        self._grep_failed(r.returncode, r.stderr)
         out: dict[str, list[Hit]] = {w: [] for w in words}
         for p, ln, t in self._grep_records(r.stdout, prefix):
             for w in words_in(t, words) if len(words) > 1 else words:
@@ -412,30 +440,23 @@ class TreeView:
                 out[w] += [(p, ln, t) for ln, t in found]
         return out
 
-    def _start_pattern(self, pattern: str, spec: str):
-        """A `git grep -P` of the base started in the background, its output going to a
-        temporary file (a pipe would stall it until read)."""
-        argv, prefix = self._grep_argv("-P", "-e", pattern, pathspec=(spec,))
-        out = tempfile.TemporaryFile()
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE)
-        return proc, out, prefix, pattern, spec
+    def _start_pattern(self, pattern: str, spec: str) -> _PatternPass:
+        return _PatternPass(*self._grep_argv("-P", "-e", pattern, pathspec=(spec,)))
 
-    def _finish_pattern(self, proc, out, prefix: bytes, pattern: str, spec: str) -> list[Hit]:
-        try:
-            err = proc.communicate()[1]
-            out.seek(0)
-            data = out.read()
-        finally:
-            out.close()
-        if proc.returncode not in (0, 1):
-            if _no_perl(err):
-                self.repo.no_perl = True
-                raise NoPerl(err.decode(errors="replace").strip())
-            raise ReviewbotError(str(self.repo.path), f"git grep failed: {err.decode().strip()}")
-        hits = list(self._grep_records(data, prefix))
+    def _pattern_hits(self, run: _PatternPass, pattern: str, spec: str) -> list[Hit]:
+        status, out, err = run.output()
+        if status not in (0, 1) and _no_perl(err):
+            self.repo.no_perl = True
+            raise NoPerl(err.decode(errors="replace").strip())
+        self._grep_failed(status, err)
+        hits = list(self._grep_records(out, run.prefix))
         for p, text in self._dirty_texts(spec):
             hits += [(p, ln, t) for ln, t in scan_pattern(text, pattern)]
         return hits
+
+    def _grep_failed(self, status: int, err: bytes) -> None:
+        if status not in (0, 1):
+            raise ReviewbotError(str(self.repo.path), f"git grep failed: {err.decode().strip()}")
 
     def exists(self, path: str) -> bool:
         if path in self.overlay:

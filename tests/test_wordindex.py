@@ -269,3 +269,16 @@ def test_the_base_read_from_working_files_is_the_base(small_repo, cache):
     assert view.read("mm/link.c") == b"memory.c"
     assert view.read("mm/untracked.c") is None
     assert head != repo.head()
+
+
+def test_a_failed_review_leaves_no_pattern_pass_running(handlers_repo, cache):
+    """The engine abandons the passes of a review whose rule raised: each git grep is ended
+    and its output file closed, and the next view over the base starts clean."""
+    repo = Repo(handlers_repo)
+    view = TreeView(repo, repo.head())
+    view.prefetch([], [DEFS])
+    run = view._facts.pending[DEFS]
+    view.abandon()
+    assert run.proc.returncode is not None and run.out.closed and not view._facts.pending
+    # nothing was indexed: a later ask greps again and gets the whole answer
+    assert view.grep_pattern(*DEFS) == git_grep_p(handlers_repo, None, *DEFS)
