@@ -150,3 +150,29 @@ def test_a_git_without_perl_patterns_finds_the_same_handlers(kernel_tree, tmp_pa
     ext4 = {f for e in without[0] if e.extra["handler"] == "ext4_dax_fault"
             for _p, f in e.extra["visited"]}
     assert "ext4_dax_huge_fault" in ext4
+
+
+def test_a_handler_delegate_in_another_file_is_read_from_the_patched_tree(kernel_tree,
+                                                                         tmp_path, monkeypatch):
+    """erofs_dax_fault() returns into fs/dax.c's dax_iomap_fault(), found through the index
+    of definitions. Edit that C in the series (a return that keeps i_mmap_rwsem) and the
+    handler's exits follow the edit; the base's stay as they were."""
+    monkeypatch.setenv("REVIEWBOT_CACHE", str(tmp_path / "cache"))
+    old = show(kernel_tree, "HEAD", "fs/dax.c")
+    new = replace_once(old, "\tdefault:\n\t\treturn VM_FAULT_FALLBACK;\n\t}\n}\n"
+                       "EXPORT_SYMBOL_GPL(dax_iomap_fault);",
+                       "\tdefault:\n\t\ti_mmap_lock_read(vmf->vma->vm_file->f_mapping);\n"
+                       "\t\treturn VM_FAULT_FALLBACK;\n\t}\n}\nEXPORT_SYMBOL_GPL(dax_iomap_fault);")
+    blob = subprocess.run(["git", "-C", str(kernel_tree), "hash-object", "-w", "--stdin"],
+                          input=new.encode(), capture_output=True, check=True).stdout.decode()
+    repo = Repo(kernel_tree)
+    base = TreeView(repo, repo.head())
+    patched = base.with_overlay({"fs/dax.c": blob.strip()}, "patched")
+
+    def held(view):
+        handlers, _c = lock_contract._analyse(view, frozenset({"fs/dax.c"}))
+        return {(l.name, l.mode, e.file) for e in handlers
+                if e.extra["handler"] == "erofs_dax_fault" for l in e.held}
+
+    assert held(base) == set()
+    assert ("i_mmap_rwsem", "R", "fs/dax.c") in held(patched)
