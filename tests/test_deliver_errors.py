@@ -129,7 +129,7 @@ def test_an_inbox_that_is_not_one_is_named_before_any_state_exists(tmp_path,
 
 # -- issue 13 item 7: two processes building the bundled tree at once ----------------------
 
-def test_two_processes_building_the_bundled_tree_end_with_one_tree(tmp_path):
+def test_two_processes_building_the_bundled_tree_end_with_one_tree(tmp_path, monkeypatch):
     """Both see no tree, both build one aside; the second to finish keeps the first's
     (the same commit) instead of failing on the rename, and leaves nothing aside."""
     from reviewbot import corpus
@@ -144,11 +144,9 @@ def test_two_processes_building_the_bundled_tree_end_with_one_tree(tmp_path):
             other.rename(dest)
         return head
 
-    corpus.build_tree_repo = other_process_finishes_first
-    try:
-        assert corpus.ensure_tree_repo(dest) == dest
-    finally:
-        corpus.build_tree_repo = real
+    monkeypatch.setattr(corpus, "build_tree_repo", other_process_finishes_first)
+    assert corpus.ensure_tree_repo(dest) == dest
+    monkeypatch.undo()
     head = subprocess.run(["git", "-C", str(dest), "rev-parse", "HEAD"], capture_output=True,
                           text=True, check=True).stdout.strip()
     assert head == real(tmp_path / "fresh")

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -231,7 +230,6 @@ def test_c_that_tree_sitter_cannot_parse(tmp_path, corpus_tree):
 def test_a_fetched_thread_has_the_budgets_of_a_local_one(public_inbox_factory, tmp_path):
     """A message past 4 MiB served by a public-inbox: refused as it is from --mbox, with the
     archive named, not reviewed because b4 had already parsed it."""
-    sys.path.insert(0, str(Path(__file__).parent))
     from support import shapes
     big = tmp_path / "big.mbox"
     big.write_text(shapes.mail("[PATCH] docs: a big file", "x\n", msgid="big-fetch@example.org")
