@@ -77,7 +77,8 @@ def structs(src: bytes) -> list[StructDef]:
 
 
 def _structs_json(src: bytes) -> list:
-    return [[st.name, st.line, st.end, [[m.name, m.type, m.line, m.end, m.is_pointer] for m in st.members],
+    return [[st.name, st.line, st.end,
+             [[m.name, m.type, m.line, m.end, m.is_pointer] for m in st.members],
              [list(c) for c in st.comments]] for st in _structs(src)]
 
 
