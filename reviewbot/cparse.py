@@ -13,8 +13,11 @@ import tree_sitter_c
 C = tree_sitter.Language(tree_sitter_c.language())
 
 # Kernel annotations tree-sitter cannot read; blanked with spaces so lines and columns stay put.
+# The pattern starts with the literal `__`, which the regex engine skips to (a leading \b would
+# have it try every byte), then looks behind for the word boundary; the annotations without
+# `__` are BARE_ANNOTATIONS, looked for only in a file that names one.
 ANNOTATIONS = re.compile(
-    rb"\b(?:__(?:init|exit|meminit|ref|refdata|initdata|initconst|meminitdata|read_mostly|"
+    rb"__(?<![A-Za-z0-9_]__)(?:(?:(?:init|exit|meminit|ref|refdata|initdata|initconst|meminitdata|read_mostly|"
     rb"ro_after_init|user|iomem|percpu|rcu|force|bitwise|kernel|weak|always_inline|noinline|"
     rb"maybe_unused|always_unused|must_check|cold|hot|pure|packed|latent_entropy|noreturn|"
     rb"visible|used|nocast|safe|private|cacheline_aligned(?:_in_smp)?|sched|noinstr|cpuidle|"
@@ -23,11 +26,12 @@ ANNOTATIONS = re.compile(
     rb"init_or_module|meminitconst|exitdata|initdata_or_meminfo|ref_counted|overloadable|"
     rb"FORTIFY_INLINE|fortify_memcpy_chk|attribute_const__|designated_init|randomize_layout|"
     rb"no_randomize_layout|counted_by|section_rodata|lockdep_init|pcpu_init)|"
-    rb"____cacheline_aligned(?:_in_smp)?|noinline_for_stack|notrace|asmlinkage|"
-    rb"__always_unused|POS0?|__ro_after_init)\b"
-    rb"|\b__(?:releases|acquires|must_hold|printf|scanf|aligned|section|attribute__|"
+    rb"__cacheline_aligned(?:_in_smp)?|always_unused|ro_after_init)\b"
+    rb"|(?:releases|acquires|must_hold|printf|scanf|aligned|section|attribute__|"
     rb"cond_acquires|alloc_size|realloc_size|diagnose_as|assume_aligned|nonstring|"
-    rb"cond_lock|guarded_by)\s*\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)")
+    rb"cond_lock|guarded_by)\s*\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\))")
+BARE_WORDS = (b"noinline_for_stack", b"notrace", b"asmlinkage", b"POS")
+BARE_ANNOTATIONS = re.compile(rb"\b(?:noinline_for_stack|notrace|asmlinkage|POS0?)\b")
 
 # Macros that stand for C tree-sitter cannot read, rewritten in place as C it can, each
 # replacement exactly as long as what it replaces (newlines kept) so byte offsets stay put.
@@ -37,16 +41,24 @@ SYSCALL = re.compile(rb"^((?:COMPAT_)?SYSCALL(?:32)?_DEFINE\d)\([ \t]*(\w+)[ \t]
 # file-scope declaration macros: [static] DEFINE_*(...), DECLARE_*(...), LIST_HEAD(...)
 DECLARATION = re.compile(rb"^((?:static\s+|extern\s+)?)((?:DEFINE|DECLARE)_\w+|LIST_HEAD|"
                          rb"HLIST_HEAD)(" + _ARGS + rb")(?=\s*[;=])", re.M)
-# iterator macros opening a loop: for_each_*(...), list_for_each_entry(...) -> while (...)
-ITERATOR = re.compile(rb"(?<![\w.>])(\w*for_each\w*)(?=\s*" + _ARGS + rb"\s*[^\s;,)])")
+# iterator macros opening a loop: for_each_*(...), list_for_each_entry(...) -> while (...); the
+# search starts at the literal (a leading \w* would be tried at every byte), _iterators widens
+# each hit to its whole identifier
+FOR_EACH = re.compile(rb"for_each")
+ITERATOR_ARGS = re.compile(rb"\s*" + _ARGS + rb"\s*[^\s;,)]")
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 ASM_GOTO = re.compile(rb"\basm_volatile_goto\b")
 # an indented DECLARE_*(name, ...); (a struct member such as DECLARE_BITMAP, or a local) ->
 # long name; so the member or variable it declares is seen, at the same offsets
 MEMBER_MACRO = re.compile(rb"^([ \t]+)DECLARE_\w+\((\w+)\b[^;\n]*\)([ \t]*;)", re.M)
 
 
+_SPACES = bytes(c if c == 10 else 32 for c in range(256))      # a table for bytes.translate
+
+
 def _blank(b: bytes) -> bytes:
-    return re.sub(rb"[^\n]", b" ", b)
+    """`b` with every byte but newlines turned into a space."""
+    return b.translate(_SPACES)
 
 
 def _syscall(m: re.Match) -> bytes:
@@ -70,11 +82,28 @@ def _declaration(m: re.Match) -> bytes:
     return m.group(1) + body.ljust(len(rest))
 
 
-def _iterator(m: re.Match) -> bytes:
-    line_start = m.string.rfind(b"\n", 0, m.start()) + 1
-    if m.string[line_start:m.start()].lstrip().startswith(b"#") or len(m.group(1)) < 5:
-        return m.group(1)       # the macro's own #define, or too short to hold `while`
-    return b"while".ljust(len(m.group(1)))
+def _iterators(src: bytes) -> bytes:
+    """Each identifier holding `for_each`, not a member (after . or ->), called and followed
+    by a statement, rewritten as `while` padded to its length."""
+    out: list[bytes] = []
+    copied = seen = 0                   # copied up to; identifiers seen up to
+    for m in FOR_EACH.finditer(src):
+        start, end = m.start(), m.end()
+        if start < seen:
+            continue                    # a second for_each of an identifier already seen
+        while start > 0 and src[start - 1] in _WORD_BYTES:
+            start -= 1
+        while end < len(src) and src[end] in _WORD_BYTES:
+            end += 1
+        seen = end
+        if start > 0 and src[start - 1] in b".>" or not ITERATOR_ARGS.match(src, end):
+            continue
+        line_start = src.rfind(b"\n", 0, start) + 1
+        if src[line_start:start].lstrip().startswith(b"#") or end - start < 5:
+            continue                    # the macro's own #define, or too short for `while`
+        out += [src[copied:start], b"while".ljust(end - start)]
+        copied = end
+    return b"".join(out) + src[copied:] if out else src
 
 
 def _member_macro(m: re.Match) -> bytes:
@@ -84,12 +113,21 @@ def _member_macro(m: re.Match) -> bytes:
 
 
 def mask(src: bytes) -> bytes:
+    # each rewrite runs only on a file holding the literal its pattern starts with
     src = ANNOTATIONS.sub(lambda m: _blank(m.group(0)), src)
-    src = MEMBER_MACRO.sub(_member_macro, src)
-    src = SYSCALL.sub(_syscall, src)
-    src = DECLARATION.sub(_declaration, src)
-    src = ITERATOR.sub(_iterator, src)
-    return ASM_GOTO.sub(b"asm volatile goto", src)
+    if any(w in src for w in BARE_WORDS):
+        src = BARE_ANNOTATIONS.sub(lambda m: _blank(m.group(0)), src)
+    if b"DECLARE_" in src:
+        src = MEMBER_MACRO.sub(_member_macro, src)
+    if b"SYSCALL" in src:
+        src = SYSCALL.sub(_syscall, src)
+    if b"DECLARE_" in src or b"DEFINE_" in src or b"LIST_HEAD" in src:
+        src = DECLARATION.sub(_declaration, src)
+    if b"for_each" in src:
+        src = _iterators(src)
+    if b"asm_volatile_goto" in src:
+        src = ASM_GOTO.sub(b"asm volatile goto", src)
+    return src
 
 
 # Budget: brackets nested deeper than this are not parsed. Every walk over the syntax tree
@@ -103,10 +141,38 @@ _NOT_CODE = re.compile(rb'/\*.*?\*/|//[^\n]*|"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'
 _CODE_BRACKET = re.compile(_NOT_CODE.pattern + rb"|[(\[{]|[)\]}]", re.S)
 
 
+_BRACKETS = bytes(range(256)).translate(bytes.maketrans(b"[{]}", b"(())"))
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"()[]{}")
+
+
+def same_code(a: bytes, b: bytes) -> bool:
+    """Whether two texts are the same C once comments are dropped and whitespace is only a
+    separator: a change of comments, blank lines or the flow of lines changes no code."""
+    def tokens(src: bytes) -> list[bytes]:
+        return _NOT_CODE.sub(lambda m: b" " if m.group(0)[:1] == b"/" else m.group(0),
+                             src).split()
+    return a == b or tokens(a) == tokens(b)
+
+
+def _max_depth(src: bytes) -> int:
+    """How deep the brackets of the code nest (comments and literals left out), counted on
+    the brackets alone: a few times faster than _deep_groups' scan, which only a file past
+    the budget needs."""
+    depth = deepest = 0
+    for c in _NOT_CODE.sub(b"", src).translate(_BRACKETS, _NOT_BRACKETS):
+        if c == 40:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif depth:
+            depth -= 1
+    return deepest
+
+
 def _deep_groups(src: bytes) -> list[tuple[int, int]]:
     """Byte spans of the bracket groups opened one level inside a top-level group (a statement
     or initialiser of a function body) that nest deeper than MAX_NESTING."""
-    if src.count(b"(") + src.count(b"{") + src.count(b"[") <= MAX_NESTING:
+    if src.count(b"(") + src.count(b"{") + src.count(b"[") <= MAX_NESTING or \
+            _max_depth(src) <= MAX_NESTING:
         return []
     spans: list[tuple[int, int]] = []
     depth = deepest = start = 0

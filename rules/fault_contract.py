@@ -194,8 +194,11 @@ def contract_changes(ctx: Context) -> dict[str, list[tuple[int, str, str, int, s
         if not is_c(f.path):
             continue
         for pre, post in images(f, before, after):
-            if b"VM_FAULT_" not in pre.src and b"VM_FAULT_" not in post.src:
-                continue        # no bit on either side: nothing below can find one (no parse)
+            if b"VM_FAULT_" not in pre.src and b"VM_FAULT_" not in post.src or \
+                    not changelog_flags and cparse.same_code(pre.src, post.src):
+                # no bit on either side, or only comments and layout changed and the changelog
+                # gives no bit a new meaning (a comment may document one): nothing to parse
+                continue
             old_d, new_d = _definitions(pre.src), _definitions(post.src)
             for flag in sorted(set(old_d) | set(new_d)):
                 o, n = old_d.get(flag), new_d.get(flag)

@@ -1,0 +1,47 @@
+"""cparse's cheap reads of C without a parse: which edits change no code, and how deep brackets
+nest; each against what a reader of the C would say."""
+from __future__ import annotations
+
+import pytest
+
+from reviewbot import cparse
+
+BASE = b"""int f(struct vm_fault *vmf)
+{
+\t/* the page is locked */
+\tif (ret & (VM_FAULT_ERROR | VM_FAULT_LOCKED))
+\t\treturn ret;
+\treturn 0;
+}
+"""
+
+
+@pytest.mark.parametrize("new", [
+    BASE.replace(b"/* the page is locked */", b"/* the page is still locked */"),
+    BASE.replace(b"\treturn 0;\n", b"\t// nothing to do\n\treturn 0;\n"),
+    BASE.replace(b"(VM_FAULT_ERROR | VM_FAULT_LOCKED)", b"(VM_FAULT_ERROR |\n\t\t   VM_FAULT_LOCKED)"),
+    BASE.replace(b"\n{\n", b"\n{\n\n\n"),
+])
+def test_comments_blank_lines_and_reflowed_lines_are_the_same_code(new):
+    assert cparse.same_code(BASE, new)
+
+
+@pytest.mark.parametrize("new", [
+    BASE.replace(b"\t\treturn ret;\n\treturn 0;\n", b"\treturn 0;\n\t\treturn ret;\n"),  # moved
+    BASE.replace(b"\treturn 0;\n", b"#if 0\n\treturn 0;\n#endif\n"),
+    BASE.replace(b"/* the page is locked */", b"/* the page is locked"
+                 ).replace(b"\treturn 0;\n", b"\treturn 0; */\n"),     # a comment swallows code
+    BASE.replace(b"ret & (", b"ret&&("),                                 # & ( is not &&(
+    BASE.replace(b"return 0;", b'return "/* x */";'),                   # a literal is code
+])
+def test_an_edit_of_the_code_is_not_the_same_code(new):
+    assert not cparse.same_code(BASE, new)
+
+
+def test_the_bracket_depth_leaves_out_comments_and_literals():
+    assert cparse._max_depth(b"int a = (((1)));\n") == 3
+    assert cparse._max_depth(b"/* ((((( */ int a = (1); char *s = \"(((((\";\n") == 1
+    deep = b"int a = " + b"(" * 120 + b"1" + b")" * 120 + b";\n"
+    assert cparse._max_depth(deep) == 120
+    assert cparse.too_deep(b"void f(void)\n{\n\tx = " + deep + b"}\n")
+    assert not cparse.too_deep(b"void f(void)\n{\n\t/* " + b"(" * 120 + b" */\n}\n")
