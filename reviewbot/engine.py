@@ -7,6 +7,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Iterable, Protocol
 
+from reviewbot import worker
 from reviewbot.diff import PatchDiff
 from reviewbot.errors import ReviewbotError
 from reviewbot.findings import Finding, Skipped
@@ -46,8 +47,9 @@ class Rule(Protocol):
 
     # Optional: `grep_words(ctx) -> Iterable[str]`, the words the rule will `grep_word` in the
     # tree for this patch, and `grep_patterns(ctx) -> Iterable[(pattern, glob)]`, the line
-    # patterns it will `grep_pattern`; the engine finds them all before any rule runs, the
-    # words in one pass and each pattern in a pass beside it.
+    # patterns it will `grep_pattern`; the engine finds them all in one pass of the tree
+    # before any rule runs. And `concurrent = True`: the rule's check reads the Context and
+    # only its own `shared` keys, so it may run in a worker process beside the other rules.
 
     def questions(self, finding: Finding) -> list[str]:
         """Questions for the patch's author, for a reply to the list; never verdicts."""
@@ -166,39 +168,47 @@ def rule_doc(rule: Rule) -> str:
 def run_rules(rules: list[Rule], contexts: list[Context]) -> tuple[list[Finding], list[Skipped]]:
     findings: list[Finding] = []
     skipped: list[Skipped] = []
-    base = next((c.base for c in contexts if c.base is not None), None)
     _prefetch(rules, contexts)
-    try:
-        _run(rules, contexts, findings, skipped)
-    except BaseException:
-        if base is not None:
-            base.abandon()
-        raise
-    if base is not None:
-        base.settle()       # a pattern no rule asked for after all goes to the index
+    _run(rules, contexts, findings, skipped)
     return findings, skipped
 
 
 def _run(rules: list[Rule], contexts: list[Context], findings: list[Finding],
          skipped: list[Skipped]) -> None:
-    for ctx in contexts:
-        # the same patch seen on the base tree: its own Context, sharing the memo and notes
-        on_base = replace(ctx, side="base")
-        for rule in rules:
-            new = list(rule.check(ctx))
-            old_ids: set[str] = set()
-            if ctx.base is not None and ctx.patched is not None and new:
-                old_ids = {f.identity for f in rule.check(on_base)}
-            for f in new:
-                f.introduced = f.identity not in old_ids
-                f.patch_index = ctx.patch.index
-                findings.append(f)
-        skipped.extend(ctx.skipped)
+    apart = worker.wanted(rules, contexts)
+    pool = worker.RuleWorker(apart, contexts, _check) if apart else None
+    try:
+        for i, ctx in enumerate(contexts):
+            for rule in rules:
+                got = pool.outcome(i, rule.id) if pool is not None and rule in apart else None
+                new, old_ids, skips = got if got is not None else _check(rule, ctx)
+                if got is not None:
+                    ctx.skipped.extend(skips)
+                for f in new:
+                    f.introduced = f.identity not in old_ids
+                    f.patch_index = ctx.patch.index
+                    findings.append(f)
+            skipped.extend(ctx.skipped)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _check(rule: Rule, ctx: Context) -> tuple[list[Finding], set[str], list[Skipped]]:
+    """One rule on one patch: its findings on the patched tree, the identities of those it
+    also finds on the base (the same patch seen there: a Context of its own, sharing the memo
+    and notes), and what it added to the patch's skipped list."""
+    first = len(ctx.skipped)
+    new = list(rule.check(ctx))
+    old_ids: set[str] = set()
+    if ctx.base is not None and ctx.patched is not None and new:
+        old_ids = {f.identity for f in rule.check(replace(ctx, side="base"))}
+    return new, old_ids, ctx.skipped[first:]
 
 
 def _prefetch(rules: list[Rule], contexts: list[Context]) -> None:
-    """One grep of the base for every word any rule will ask about, with one beside it for
-    each line pattern (the views share them)."""
+    """One grep of the base for every word and line pattern any rule will ask about (the
+    views share them)."""
     words: set[str] = set()
     patterns: set[tuple[str, str]] = set()
     for ctx in contexts:

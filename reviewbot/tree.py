@@ -16,7 +16,8 @@ from typing import Callable, Iterable, Iterator
 import git
 
 from reviewbot.errors import ReviewbotError
-from reviewbot.wordindex import Hit, WordIndex, scan, scan_pattern, words_in
+from reviewbot.wordindex import (Hit, WordIndex, pattern_key, pattern_of, scan,
+                                 scan_pattern, words_in)
 
 
 # The apply ladder, best first; a series' `applied` is the worst step any of its patches needed.
@@ -207,44 +208,25 @@ class NoPerl(Exception):
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+def _matched(path: str, text: str, words: list[str], rxs: list[tuple[str, re.Pattern, str]]
+             ) -> Iterator[str]:
+    """The index keys one line of a combined grep's output belongs to: the words it holds,
+    and the patterns it matches in a file of their glob."""
+    yield from (words_in(text, words) if len(words) > 1 or rxs else words)
+    for key, rx, spec in rxs:
+        if fnmatch(path, spec) and rx.search(text):
+            yield key
+
+
 def _no_perl(err: bytes) -> bool:
     return b"Perl" in err or b"PCRE" in err or b"pcre" in err
 
 
-class _PatternPass:
-    """One `git grep -P` of the base running in the background, its output going to a
-    temporary file (a pipe would stall it until read)."""
-
-    def __init__(self, argv: list[str], prefix: bytes):
-        self.prefix = prefix
-        self.out = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(argv, stdout=self.out, stderr=subprocess.PIPE)
-
-    def output(self) -> tuple[int, bytes, bytes]:
-        """Wait for it: its exit status, output and error output."""
-        try:
-            err = self.proc.communicate()[1]
-            self.out.seek(0)
-            return self.proc.returncode, self.out.read(), err
-        finally:
-            self.out.close()
-
-    def stop(self) -> None:
-        """End it whether or not it finished (nothing is left running or open)."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self.proc.stderr.close()
-        self.out.close()
-
-
 @dataclass
 class _BaseFacts:
-    """What every view over one base shares: facts of the working files, found once, and the
-    pattern passes still running."""
+    """What every view over one base shares: facts of the working files, found once."""
     dirty: set[str] | None = None
     tracked: set[str] | None = None
-    pending: dict[tuple[str, str], _PatternPass] = field(default_factory=dict)
 
 
 def _paths(out: bytes) -> set[str]:
@@ -320,25 +302,8 @@ class TreeView:
 
     def prefetch(self, words: Iterable[str],
                  patterns: Iterable[tuple[str, str]] = ()) -> None:
-        """Find every word not yet indexed in one pass over the base, then start a pass for
-        each line pattern not yet indexed: it runs on another core while the rules work on
-        the words, and `grep_pattern` or `settle` collects it."""
-        self.words.hits(words)
-        pending = self._facts.pending
-        for key in sorted(set(patterns)) if not self.repo.no_perl else ():
-            if key not in pending and not self.words.has_pattern(*key):
-                pending[key] = self._start_pattern(*key)
-
-    def settle(self) -> None:
-        """Collect every pattern pass still running (into the index, for the next review)."""
-        for key in sorted(self._facts.pending):
-            self.grep_pattern(*key)
-
-    def abandon(self) -> None:
-        """Stop every pattern pass still running (the review failed)."""
-        for run in self._facts.pending.values():
-            run.stop()
-        self._facts.pending.clear()
+        """Find every word and line pattern not yet indexed, in one pass over the base."""
+        self.words.hits(words, () if self.repo.no_perl else patterns)
 
     def grep_word(self, word: str, pathspec: tuple[str, ...] = ()) -> list[Hit]:
         """Every (path, line, text) where `word` occurs as a whole word, sorted."""
@@ -356,24 +321,15 @@ class TreeView:
         pattern (Perl syntax that Python's re reads the same way) matches, sorted; None when
         this git cannot grep Perl patterns (the caller falls back to words)."""
         key = ("re", pattern, spec)
-        if key in self._grep_cache:
-            return self._grep_cache[key]
-        run = self._facts.pending.pop((pattern, spec), None)
-        try:
-            if self.repo.no_perl and not self.words.has_pattern(pattern, spec):
-                raise NoPerl("known")
-            base = self.words.pattern_hits(pattern, spec, lambda: self._pattern_hits(
-                run or self._start_pattern(pattern, spec), pattern, spec))
-        except NoPerl:
-            self._grep_cache[key] = None
-            return None
-        finally:
-            if run is not None:
-                run.stop()          # a no-op once collected; the index may have had it
-        hits = [h for h in base if h[0] not in self.overlay]
-        hits += self._overlay_hits(lambda p: fnmatch(p, spec),
-                                   lambda text: scan_pattern(text, pattern))
-        self._grep_cache[key] = sorted(hits)
+        if key not in self._grep_cache:
+            base = self.words.hits([], [(pattern, spec)]).get(pattern_key(pattern, spec))
+            if base is None:
+                self._grep_cache[key] = None
+                return None
+            hits = [h for h in base if h[0] not in self.overlay]
+            hits += self._overlay_hits(lambda p: fnmatch(p, spec),
+                                       lambda text: scan_pattern(text, pattern))
+            self._grep_cache[key] = sorted(hits)
         return self._grep_cache[key]
 
     def _overlay_hits(self, wanted: Callable[[str], bool],
@@ -409,50 +365,55 @@ class TreeView:
             if p not in dirty:
                 yield p, int(ln), text.decode("utf-8", "replace")
 
-    def _dirty_texts(self, spec: str | None = None) -> Iterator[tuple[str, str]]:
+    def _dirty_texts(self) -> Iterator[tuple[str, str]]:
         """The base's copy of each locally edited file (a grep of the worktree saw the edit)."""
         for p in sorted(self.dirty()) if self._worktree else ():
-            data = self.repo.blob(f"{self.base}:{p}") if spec is None or fnmatch(p, spec) \
-                else None
+            data = self.repo.blob(f"{self.base}:{p}")
             if data is not None and b"\0" not in data[:8000]:
                 yield p, data.decode("utf-8", "replace")
 
-    def _grep_base(self, words: list[str]) -> dict[str, list[Hit]]:
-        """One `git grep` for all `words` over the base: as one Perl pattern between word
-        boundaries when they are identifiers (a third faster than -F -w's, the same lines),
-        else, or with a git without Perl patterns, as fixed strings."""
-        perl = not self.repo.no_perl and all(_IDENT.fullmatch(w) for w in words)
-        options = ["-P", "-e", r"\b(?:" + "|".join(words) + r")\b"] if perl else ["-F", "-w"]
-        for w in words if not perl else ():
-            options += ["-e", w]
-        argv, prefix = self._grep_argv(*options)
+    def _grep_base(self, words: list[str], patterns: list[tuple[str, str]]
+                   ) -> dict[str, list[Hit]]:
+        """One `git grep` over the base for all `words` and line patterns. The words go in as
+        one Perl pattern between word boundaries when they are identifiers (a third faster than
+        -F -w's, the same lines), each line pattern as an -e of its own, and every line is
+        sorted to what it matched here. A git without Perl patterns greps the words as fixed
+        strings and leaves the patterns out."""
+        perl = not self.repo.no_perl
+        if perl and patterns and not all(_IDENT.fullmatch(w) for w in words):
+            return {**self._grep_base(words, []), **self._grep_base([], patterns)}
+        if not perl:
+            patterns = []
+        if not words and not patterns:
+            return {}
+        if perl and all(_IDENT.fullmatch(w) for w in words):
+            options = ["-P"] + (["-e", r"\b(?:" + "|".join(words) + r")\b"] if words else [])
+            for pattern, _spec in patterns:
+                options += ["-e", pattern]
+        else:
+            options = ["-F", "-w"]
+            for w in words:
+                options += ["-e", w]
+        globs = {spec for _p, spec in patterns}
+        argv, prefix = self._grep_argv(*options, pathspec=tuple(globs) if not words else ())
         r = subprocess.run(argv, capture_output=True)
         if perl and r.returncode not in (0, 1) and _no_perl(r.stderr):
             self.repo.no_perl = True
-            return self._grep_base(words)
+            return self._grep_base(words, [])
         self._grep_failed(r.returncode, r.stderr)
         out: dict[str, list[Hit]] = {w: [] for w in words}
+        rxs = [(pattern_key(p, spec), re.compile(p), spec) for p, spec in patterns]
+        out.update({key: [] for key, _rx, _spec in rxs})
         for p, ln, t in self._grep_records(r.stdout, prefix):
-            for w in words_in(t, words) if len(words) > 1 else words:
-                out[w].append((p, ln, t))
+            for key in _matched(p, t, words, rxs):
+                out[key].append((p, ln, t))
         for p, text in self._dirty_texts():
             for w, found in scan(text, words).items():
                 out[w] += [(p, ln, t) for ln, t in found]
+            for key, _rx, spec in rxs:
+                if fnmatch(p, spec):
+                    out[key] += [(p, ln, t) for ln, t in scan_pattern(text, pattern_of(key)[0])]
         return out
-
-    def _start_pattern(self, pattern: str, spec: str) -> _PatternPass:
-        return _PatternPass(*self._grep_argv("-P", "-e", pattern, pathspec=(spec,)))
-
-    def _pattern_hits(self, run: _PatternPass, pattern: str, spec: str) -> list[Hit]:
-        status, out, err = run.output()
-        if status not in (0, 1) and _no_perl(err):
-            self.repo.no_perl = True
-            raise NoPerl(err.decode(errors="replace").strip())
-        self._grep_failed(status, err)
-        hits = list(self._grep_records(out, run.prefix))
-        for p, text in self._dirty_texts(spec):
-            hits += [(p, ln, t) for ln, t in scan_pattern(text, pattern)]
-        return hits
 
     def _grep_failed(self, status: int, err: bytes) -> None:
         if status not in (0, 1):

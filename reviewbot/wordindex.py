@@ -12,12 +12,14 @@ import sys
 import tempfile
 import time
 from fnmatch import fnmatch
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
 
 Hit = tuple[str, int, str]                  # (path, line, text)
-Grep = Callable[[list[str]], dict[str, list[Hit]]]
-PatternGrep = Callable[[], list[Hit]]
+# one pass of the tree for words and (pattern, glob) pairs: hits by index key; a pattern the
+# grep cannot run (a git without Perl patterns) is left out of its answer
+Grep = Callable[[list[str], list[tuple[str, str]]], dict[str, list[Hit]]]
 
 FORMAT = 1
 NEIGHBOURS = 3              # other bases looked at for hits to reuse
@@ -35,12 +37,25 @@ def cache_root() -> Path:
 
 def words_in(line: str, words: Iterable[str]) -> list[str]:
     """Which of `words` occur in `line` as whole words (git grep -w's notion of a word)."""
-    return [w for w in words if re.search(_WORD.format(re.escape(w)), line)]
+    return [w for w in words if w in line and _word_rx(w).search(line)]
+
+
+@lru_cache(maxsize=4096)
+def _word_rx(word: str) -> re.Pattern:
+    return re.compile(_WORD.format(re.escape(word)))
 
 
 def pattern_key(pattern: str, spec: str) -> str:
     """The index key of a line pattern over the files matching `spec` (never a word)."""
     return f"re:{spec}:{pattern}"
+
+
+def pattern_of(key: str) -> tuple[str, str] | None:
+    """(pattern, spec) of a pattern's index key; None for a word."""
+    if not key.startswith("re:"):
+        return None
+    spec, pattern = key[3:].split(":", 1)
+    return pattern, spec
 
 
 def scan_pattern(text: str, pattern: str) -> list[tuple[int, str]]:
@@ -77,42 +92,36 @@ class WordIndex:
         self._words: dict[str, list[Hit]] = self._load(self.path)
 
     # -- lookup ---------------------------------------------------------------------------
-    def hits(self, words: Iterable[str]) -> dict[str, list[Hit]]:
-        want = sorted(set(words))
-        missing = [w for w in want if w not in self._words]
+    def hits(self, words: Iterable[str], patterns: Iterable[tuple[str, str]] = ()
+             ) -> dict[str, list[Hit]]:
+        """The hits of each word, and of each (pattern, glob) under its pattern_key: from the
+        index, from a neighbour base plus a scan of what changed, or from one grep of the tree
+        for everything still missing. A pattern the grep cannot run is absent."""
+        want = sorted(set(words)) + sorted({pattern_key(p, s) for p, s in patterns})
+        missing = [k for k in want if k not in self._words]
         if missing:
             t0 = time.monotonic()
             got = self._reuse(missing)
-            rest = [w for w in missing if w not in got]
+            rest = [k for k in missing if k not in got]
             if rest:
                 if sys.stderr.isatty():
                     print(f"reviewbot: indexing {len(rest)} word(s) of tree {self.tree[:12]}",
                           file=sys.stderr)
-                got.update({w: sorted(h) for w, h in self._grep(rest).items()})
+                found = self._grep([k for k in rest if pattern_of(k) is None],
+                                   [pt for pt in map(pattern_of, rest) if pt is not None])
+                got.update({k: sorted(h) for k, h in found.items()})
             self._words.update(got)
             self._save(got)
             if sys.stderr.isatty() and time.monotonic() - t0 > 1:
                 print(f"reviewbot: word index updated in {time.monotonic() - t0:.1f} s",
                       file=sys.stderr)
-        return {w: self._words[w] for w in want}
+        return {k: self._words[k] for k in want if k in self._words}
 
     def known(self) -> set[str]:
         return set(self._words)
 
     def has_pattern(self, pattern: str, spec: str) -> bool:
         return pattern_key(pattern, spec) in self._words
-
-    def pattern_hits(self, pattern: str, spec: str, grep: PatternGrep) -> list[Hit]:
-        """Every line of the files matching `spec` that `pattern` matches: from the index, from
-        a neighbour base plus a scan of what changed, or from `grep` (one pass of the tree)."""
-        key = pattern_key(pattern, spec)
-        if key not in self._words:
-            got = self._reuse([key])
-            if key not in got:
-                got[key] = sorted(grep())
-            self._words.update(got)
-            self._save(got)
-        return self._words[key]
 
     # -- reuse from another base ----------------------------------------------------------
     def _reuse(self, words: list[str]) -> dict[str, list[Hit]]:
@@ -189,7 +198,7 @@ class WordIndex:
 def _scan_key(path: str, data: bytes, key: str) -> list[tuple[int, str]]:
     """The hits of one index key (a word, or a pattern over a file glob) in one file."""
     text = data.decode("utf-8", "replace")
-    if key.startswith("re:"):
-        spec, pattern = key[3:].split(":", 1)
-        return scan_pattern(text, pattern) if fnmatch(path, spec) else []
+    pt = pattern_of(key)
+    if pt is not None:
+        return scan_pattern(text, pt[0]) if fnmatch(path, pt[1]) else []
     return scan(text, [key])[key]

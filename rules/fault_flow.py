@@ -10,6 +10,7 @@ from reviewbot import cparse, memo
 from reviewbot.cparse import line_of, text
 
 OPS = ("fault", "page_mkwrite", "huge_fault", "pfn_mkwrite")   # vm_operations_struct members
+OPS_HINTS = ("fault", "mkwrite")     # a line that names a member of OPS holds one of these
 MAX_LEVELS = 8
 NULLISH = re.compile(r"^\(?\s*(?:!\s*)?(\w+(?:(?:->|\.)\w+)*)\s*\)?$")
 
@@ -227,6 +228,15 @@ def callers_of(tree, names: set[str], homes: dict[str, str] | None = None
 INIT = re.compile(r"\.\s*(" + "|".join(OPS) + r")\s*=\s*&?\s*(\w+)")
 
 
+def _initialisers(src: bytes) -> list[list]:
+    """[line, member, function] of each initialiser line of one file (kept on disk)."""
+    out = []
+    for i, t in enumerate(src.decode("utf-8", "replace").splitlines(), 1):
+        if (OPS_HINTS[0] in t or OPS_HINTS[1] in t) and (m := INIT.search(t)):
+            out.append([i, m.group(1), m.group(2)])
+    return out
+
+
 def ops_initialisers(tree) -> list[tuple[str, int, str, str]]:
     """(file, line, member, function) of every `.fault = f` (or another vm_ops member in
     OPS) in the files of the tree that name vm_operations_struct."""
@@ -236,11 +246,8 @@ def ops_initialisers(tree) -> list[tuple[str, int, str, str]]:
     out = []
     for path in sorted({p for p, _l, _t in tree.grep_word("vm_operations_struct")
                         if p.endswith(".c")}):
-        lines = (tree.read(path) or b"").decode("utf-8", "replace").splitlines()
-        for i, t in enumerate(lines, 1):
-            m = INIT.search(t)
-            if m:
-                out.append((path, i, m.group(1), m.group(2)))
+        src = tree.read(path) or b""
+        out += [(path, i, op, fn) for i, op, fn in memo.cached(_initialisers, src)]
     tree._reviewbot_ops = out      # one scan a tree view: both rules ask
     return out
 

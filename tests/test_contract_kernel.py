@@ -111,7 +111,9 @@ def test_the_61_fault_handlers_and_the_locks_they_return_with(kernel_tree):
 def test_a_lock_contract_review_of_the_61_tree_is_byte_identical_whatever_the_hash_seed(
         kernel_tree, tmp_path):
     """The walk meets a handler's exits in an order sets of strings decide; the findings list
-    the handlers in one order all the same (this once differed between runs)."""
+    the handlers in one order all the same (this once differed between runs). And whether
+    lock-contract runs in the worker process beside the other rules or in the main one after
+    them (REVIEWBOT_SERIAL) changes no byte either."""
     old = show(kernel_tree, "HEAD", "mm/memory.c")
     new = replace_once(old, "\tif (ret & VM_FAULT_DONE_COW)\n",
                        "\tif (ret & (VM_FAULT_DONE_COW | VM_FAULT_LOCKED))\n")
@@ -119,17 +121,19 @@ def test_a_lock_contract_review_of_the_61_tree_is_byte_identical_whatever_the_ha
         "mm: a COW fault that returns locked", "cow-locked@example.org",
         [file_diff(kernel_tree, "mm/memory.c", old, new)]))
     outs = []
-    for seed in ("1", "2"):
+    for seed, serial in (("1", ""), ("2", ""), ("3", "1")):
+        env = {k: v for k, v in os.environ.items() if k != "REVIEWBOT_SERIAL"}
         r = subprocess.run([sys.executable, "-m", "reviewbot", "review", "--mbox",
                             str(tmp_path / "s.mbox"), "--tree", str(kernel_tree), "--format",
                             "json", "--no-simulate"], capture_output=True, text=True, cwd="/",
-                           timeout=600, env={**os.environ, "PYTHONHASHSEED": seed,
-                                             "REVIEWBOT_CACHE": str(tmp_path / seed)})
+                           timeout=600, env={**env, "PYTHONHASHSEED": seed,
+                                             "REVIEWBOT_CACHE": str(tmp_path / seed),
+                                             **({"REVIEWBOT_SERIAL": serial} if serial else {})})
         assert r.returncode == 1, r.stderr
         outs.append(r.stdout)
     lc = [f for f in json.loads(outs[0])["findings"] if f["rule"] == "lock-contract"]
     assert any(len(f["details"]["handlers"]) > 1 for f in lc)
-    assert outs[0] == outs[1]
+    assert outs[0] == outs[1] == outs[2]
 
 
 def test_a_git_without_perl_patterns_finds_the_same_handlers(kernel_tree, tmp_path,

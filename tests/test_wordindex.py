@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from reviewbot.tree import Repo, TreeView
-from reviewbot.wordindex import WordIndex
+from reviewbot.wordindex import WordIndex, pattern_key
 
 WORDS = ["vm_fault", "VM_FAULT_RETRY", "cow_page", "no_such_word_anywhere"]
 
@@ -40,8 +41,8 @@ def git_grep(repo: Path, rev: str | None, word: str, *options: str,
     return sorted(out)
 
 
-def no_grep(words):
-    raise AssertionError(f"git grep ran for {words}: the index should have answered")
+def no_grep(words, patterns=()):
+    raise AssertionError(f"git grep ran for {words} {patterns}: the index should have answered")
 
 
 @pytest.fixture
@@ -113,11 +114,11 @@ def test_a_review_killed_while_indexing_leaves_a_usable_cache(small_repo, cache,
 import time
 from pathlib import Path
 from reviewbot.tree import Repo, TreeView
-from reviewbot.wordindex import WordIndex
+from reviewbot.wordindex import WordIndex, pattern_key
 repo = Repo({str(small_repo)!r})
 view = TreeView(repo, repo.head())
-def slow(words):
-    out = view._grep_base(words)
+def slow(words, patterns):
+    out = view._grep_base(words, patterns)
     Path({str(started)!r}).write_text("x")
     time.sleep(60)
     return out
@@ -175,7 +176,7 @@ def handlers_repo(small_repo):
     return small_repo
 
 
-def test_a_pattern_started_beside_the_words_equals_git_grep_and_is_kept(handlers_repo, cache):
+def test_a_pattern_grepped_with_the_words_equals_git_grep_and_is_kept(handlers_repo, cache):
     small_repo = handlers_repo
     repo = Repo(small_repo)
     head = repo.head()
@@ -186,7 +187,7 @@ def test_a_pattern_started_beside_the_words_equals_git_grep_and_is_kept(handlers
     assert view.grep_pattern(*DEFS) == want
     # the next review on this base greps nothing for it
     again = WordIndex(Path(repo.repo.git_dir), repo.tree_of(head), no_grep, cache)
-    assert again.pattern_hits(*DEFS, grep=lambda: no_grep(DEFS)) == want
+    assert again.hits([], [DEFS]) == {pattern_key(*DEFS): want}
 
 
 def test_a_pattern_sees_the_series_and_not_the_local_edits(handlers_repo, cache):
@@ -218,7 +219,7 @@ def test_a_new_base_rescans_only_the_changed_files_for_a_pattern(handlers_repo, 
     b = repo.head()
     idx = WordIndex(Path(repo.repo.git_dir), repo.tree_of(b), no_grep, cache,
                     read=lambda p: repo.blob(f"{b}:{p}"))
-    got = idx.pattern_hits(*DEFS, grep=lambda: no_grep(DEFS))
+    got = idx.hits([], [DEFS])[pattern_key(*DEFS)]
     assert got == git_grep_p(small_repo, b, *DEFS)
     assert ("mm/more.c", 1, "vm_fault_t more_fault(struct vm_fault *vmf)") in got
 
@@ -271,14 +272,52 @@ def test_the_base_read_from_working_files_is_the_base(small_repo, cache):
     assert head != repo.head()
 
 
-def test_a_failed_review_leaves_no_pattern_pass_running(handlers_repo, cache):
-    """The engine abandons the passes of a review whose rule raised: each git grep is ended
-    and its output file closed, and the next view over the base starts clean."""
+def fake_git(tmp_path: Path, monkeypatch, body: str) -> Path:
+    """A `git` first on PATH that runs `body` (sh) before the real git; its log file."""
+    real = subprocess.run(["sh", "-c", "command -v git"], capture_output=True,
+                          text=True).stdout.strip()
+    fake = tmp_path / "bin" / "git"
+    fake.parent.mkdir(exist_ok=True)
+    log = tmp_path / "git.log"
+    fake.write_text(f"#!/bin/sh\n{body}\nexec {real} \"$@\"\n".replace("LOG", str(log)))
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    return log
+
+
+def test_words_and_patterns_are_one_pass_of_the_tree(handlers_repo, cache, tmp_path,
+                                                    monkeypatch):
+    """The words and the line patterns of a review are one `git grep`, and each answer equals
+    a grep of its own: a line matched by a word only is no pattern hit, a pattern hit outside
+    its glob (mm/handlers.h) is none either."""
+    log = fake_git(tmp_path, monkeypatch, 'case " $* " in *" grep "*) echo grep >> LOG;; esac')
     repo = Repo(handlers_repo)
     view = TreeView(repo, repo.head())
-    view.prefetch([], [DEFS])
-    run = view._facts.pending[DEFS]
-    view.abandon()
-    assert run.proc.returncode is not None and run.out.closed and not view._facts.pending
-    # nothing was indexed: a later ask greps again and gets the whole answer
-    assert view.grep_pattern(*DEFS) == git_grep_p(handlers_repo, None, *DEFS)
+    view.prefetch(WORDS, [DEFS])
+    got = {w: view.grep_word(w) for w in WORDS}, view.grep_pattern(*DEFS)
+    assert log.read_text().split() == ["grep"]
+    assert got == ({w: git_grep(handlers_repo, None, w) for w in WORDS},
+                   git_grep_p(handlers_repo, None, *DEFS))
+
+
+def test_lock_contract_definitions_from_its_cheap_superset_equal_the_exact_pattern(
+        handlers_repo, cache):
+    """lock-contract greps a superset of the definition lines it wants (a pattern led by a
+    literal) and keeps those its exact pattern matches: the same names as an exact grep."""
+    from reviewbot_rules import lock_contract as lc
+    (handlers_repo / "mm/calls.c").write_text(
+        "\tx = do_fault(vmf,\n\t\t0);\n"                # a call, indented: no
+        "static vm_fault_t\nfoo_page_mkwrite (struct vm_fault *vmf) {\n}\n"
+        "int bar_fault(void);\n")                       # a declaration: no
+    git(handlers_repo, "add", "-A")
+    git(handlers_repo, "commit", "-q", "-m", "calls")
+    repo = Repo(handlers_repo)
+    view = TreeView(repo, repo.head())
+    exact = git_grep_p(handlers_repo, None, lc.DEFINED, "*.c")
+    assert [h[:2] for h in exact] == [("mm/calls.c", 4), ("mm/handlers.c", 2),
+                                      ("mm/handlers.c", 7)]
+    want: dict[str, str] = {}
+    for path, _ln, line in exact:
+        want.setdefault(re.search(lc.DEFINED, line).group(1), path)
+    assert lc.Resolver(view).definitions() == want
+    assert len(view.grep_pattern(*lc.DEFINES)) > len(exact)     # it is a superset
