@@ -175,12 +175,19 @@ def run_rules(rules: list[Rule], contexts: list[Context]) -> tuple[list[Finding]
 
 def _run(rules: list[Rule], contexts: list[Context], findings: list[Finding],
          skipped: list[Skipped]) -> None:
+    """Every rule on every patch. The rules run apart (in the worker) go on while this process
+    runs all the others on every patch; the outcomes are then merged in the order a serial
+    run gives: patch by patch, rule by rule."""
     apart = worker.wanted(rules, contexts)
     pool = worker.RuleWorker(apart, contexts, _check) if apart else None
     try:
+        before = [list(ctx.skipped) for ctx in contexts]
+        done = {(i, rule.id): _check(rule, ctx) for i, ctx in enumerate(contexts)
+                for rule in rules if rule not in apart}
         for i, ctx in enumerate(contexts):
+            ctx.skipped[:] = before[i]
             for rule in rules:
-                got = pool.outcome(i, rule.id) if pool is not None and rule in apart else None
+                got = done.get((i, rule.id)) or (pool.outcome(i, rule.id) if pool else None)
                 new, old_ids, skips = got if got is not None else _check(rule, ctx)
                 if got is not None:
                     ctx.skipped.extend(skips)

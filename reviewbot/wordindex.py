@@ -68,6 +68,7 @@ def scan_pattern(text: str, pattern: str) -> list[tuple[int, str]]:
 def scan(text: str, words: list[str]) -> dict[str, list[tuple[int, str]]]:
     """(line, text) of every whole-word occurrence of each word in one file's text."""
     out: dict[str, list[tuple[int, str]]] = {w: [] for w in words}
+    words = [w for w in words if w in text]     # a word not in the text is on no line of it
     if not words:
         return out
     rx = re.compile(_WORD.format("|".join(map(re.escape, sorted(words, key=len, reverse=True)))))

@@ -88,8 +88,9 @@ def series_changes(images) -> tuple[list[ChangedSite], list[NewRead]]:
     and the members a changed function newly reads through a struct pointer parameter."""
     sites, reads = set(), set()
     for pre, post in images:
-        if not post.whole or not (pre.changed or post.changed):
-            continue
+        if not post.whole or not (pre.changed or post.changed) or \
+                cparse.same_code(pre.src, post.src):
+            continue        # only comments and layout changed: no object is built otherwise
         fns = _changed_functions(post)
         old_fns = _changed_functions(pre)
         words = set()
