@@ -221,7 +221,7 @@ def _without_deep(src: bytes) -> bytes:
 
 @lru_cache(maxsize=512)
 def _parse_cached(digest: str, src: bytes) -> tree_sitter.Tree:
-    return tree_sitter.Parser(C).parse(mask(_without_deep(src)))
+    return tree_sitter.Parser(C).parse(_prepared(digest, src))
 
 
 def parse(src: bytes) -> tree_sitter.Tree:
@@ -274,6 +274,115 @@ def functions(src: bytes) -> list[Function]:
         stack.extend(node.named_children)
     out.sort(key=lambda f: f.start)
     return out
+
+
+def definition(src: bytes, name: str):
+    """The syntax node of the last definition of the function `name` in the file, as
+    functions() gives it (the same lines, columns and tree), or None. Each definition is cut
+    out, from its head to its closing brace, and parsed alone at its own lines: a fraction of
+    the work of parsing the whole file for one function. A definition that does not parse
+    cleanly alone is looked up in the whole file's parse."""
+    pre = _prepared(hashlib.sha1(src).hexdigest(), src)
+    word = name.encode()
+    found = None
+    at = pre.find(word)
+    while at >= 0:
+        start, at = at, pre.find(word, at + 1)
+        paren = start + len(word)
+        while paren < len(pre) and pre[paren] in b" \t\n\r\x0b\x0c":
+            paren += 1
+        if start > 0 and pre[start - 1] in _WORD_BYTES or paren >= len(pre) or \
+                pre[paren] != 40:
+            continue                    # part of a longer word, or not followed by `(`
+        span = _cut(pre, start, paren)
+        if span is None:
+            continue
+        a, b = span
+        if a < 0:
+            return {f.name: f.node for f in functions(src)}.get(name)
+        line = pre.rfind(b"\n", 0, a) + 1
+        # only the lines above and the columns before the head are kept, as blank: the
+        # definition's lines and columns are the file's (its byte offsets are not)
+        alone = tree_sitter.Parser(C).parse(b"\n" * pre.count(b"\n", 0, line) +
+                                            b" " * (a - line) + pre[a:b])
+        if alone.root_node.has_error:
+            return {f.name: f.node for f in functions(src)}.get(name)
+        node = next((n for n in alone.root_node.named_children
+                     if n.type == "function_definition" and
+                     declarator_name(n.child_by_field_name("declarator")) == name), None)
+        if node is None:
+            return {f.name: f.node for f in functions(src)}.get(name)
+        found = node
+    return found
+
+
+@lru_cache(maxsize=64)
+def _prepared(_digest: str, src: bytes) -> bytes:
+    return mask(_without_deep(src))
+
+
+def _cut(pre: bytes, at: int, paren: int) -> tuple[int, int] | None:
+    """(start, end) of the definition whose name is at `at` and whose parameter list opens at
+    `paren`; None when that occurrence is not a definition (a call, a declaration); (-1, -1)
+    for a definition whose head is not plain words from the start of a line (an attribute
+    with arguments, code before it on its line): the caller parses the whole file then."""
+    depth, end, body = 0, -1, -1
+    for m in _CODE_BRACKET.finditer(pre, paren):
+        if m.end() - m.start() != 1:
+            continue
+        c = m.group(0)
+        if body < 0:
+            if c in b"([":
+                depth += 1
+            elif c in b")]":
+                depth -= 1
+                if depth == 0:
+                    body = _after_comments(pre, m.end())
+                    if pre[body:body + 1] != b"{":
+                        return None     # a declaration, a call or K&R parameters
+            continue
+        if c == b"{":
+            depth += 1
+        elif c == b"}":
+            depth -= 1
+            if depth == 0:
+                end = m.end()
+                break
+    if end < 0:
+        return None
+    # the head: the lines above the name made only of words, spaces and `*` (the return
+    # type, storage class), from the first that starts with a word at its first column
+    run = at
+    while run > 0 and pre[run - 1] in _HEAD_BYTES:
+        run -= 1
+    head = run if run == 0 or pre[run - 1] == 10 else pre.find(b"\n", run) + 1
+    while 0 < head < at and pre[head] not in _WORD_BYTES:
+        nl = pre.find(b"\n", head, at)
+        if nl < 0 or pre[head:nl].strip():
+            return (-1, -1)
+        head = nl + 1                   # a blank line between the head's lines
+    if head <= 0 and run != 0 or head > at:
+        return (-1, -1)
+    return head, end
+
+
+def _after_comments(pre: bytes, at: int) -> int:
+    """The first byte at or after `at` that is neither space nor inside a comment."""
+    while True:
+        while at < len(pre) and pre[at] in b" \t\n\r\x0b\x0c":
+            at += 1
+        if pre.startswith(b"/*", at):
+            close = pre.find(b"*/", at + 2)
+            at = close + 2 if close >= 0 else len(pre)
+        elif pre.startswith(b"//", at):
+            nl = pre.find(b"\n", at)
+            at = nl if nl >= 0 else len(pre)
+        else:
+            return at
+
+
+_HEAD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+                        b" \t\n\r\x0b\x0c*")
 
 
 def function_at(src: bytes, line: int, fns: list[Function] | None = None) -> str:

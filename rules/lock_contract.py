@@ -44,12 +44,11 @@ class Resolver:
         return self.files[path]["src"]
 
     def define(self, name: str, path: str):
-        self.source(path)
-        fns = self.files[path].get("fns")
-        if fns is None:
-            fns = self.files[path]["fns"] = {f.name: f.node for f in
-                                             cparse.functions(self.files[path]["src"])}
-        return (path, fns[name]) if name in fns else None
+        """(path, node) of `name`'s definition in `path`, that function alone parsed."""
+        defs = self.files.setdefault(path, {"src": self.source(path)}).setdefault("defs", {})
+        if name not in defs:
+            defs[name] = cparse.definition(self.files[path]["src"], name)
+        return (path, defs[name]) if defs[name] is not None else None
 
     def locate(self, name: str) -> str | None:
         """The file that defines `name`, from the index of delegate definitions, or for a name

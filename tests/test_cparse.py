@@ -45,3 +45,36 @@ def test_the_bracket_depth_leaves_out_comments_and_literals():
     assert cparse._max_depth(deep) == 120
     assert cparse.too_deep(b"void f(void)\n{\n\tx = " + deep + b"}\n")
     assert not cparse.too_deep(b"void f(void)\n{\n\t/* " + b"(" * 120 + b" */\n}\n")
+
+
+TRICKY = b"""#include <x.h>
+int proto(int a);
+#ifdef CONFIG_X
+static int helper(int a) { return a; }
+#endif
+static struct page *
+two_line_head(struct vm_fault *vmf) /* a comment before the brace */
+{
+\tint r = helper(proto(1));
+\tif (r) {
+\t\treturn NULL;
+\t}
+\treturn vmf->page;
+}
+
+int __attribute((weak)) weak_one(void)
+{
+\treturn helper(2);
+}
+"""
+
+
+@pytest.mark.parametrize("name", ["helper", "two_line_head", "weak_one", "proto", "missing"])
+def test_a_definition_alone_is_the_whole_parse_of_it(name):
+    whole = {f.name: f.node for f in cparse.functions(TRICKY)}.get(name)
+    alone = cparse.definition(TRICKY, name)
+    if whole is None:
+        assert alone is None
+    else:
+        assert (alone.start_point, alone.end_point, str(alone)) == \
+            (whole.start_point, whole.end_point, str(whole))

@@ -94,3 +94,23 @@ def test_real_file_with_unparsable_initializer_is_reviewed_and_listed(kernel_tre
     parse = [s["reason"] for s in rep["skipped"] if s["check"] == "parse"]
     want = line_of(new.encode(), b"int randomize_va_space __read_mostly =")
     assert [p.split(":")[0] + ":" + p.split(":")[1] for p in parse] == [f"mm/memory.c:{want}"]
+
+
+@pytest.mark.parametrize("path", ["mm/memory.c", "mm/filemap.c", "fs/dax.c", "mm/shmem.c",
+                                  "fs/ext4/inode.c", "mm/mmap.c", "kernel/bpf/syscall.c"])
+def test_a_definition_parsed_alone_is_the_whole_files_parse_of_it(kernel_tree, path):
+    """lock-contract parses only the functions it follows: each one alone gives the same
+    tree, lines and columns as the whole file's parse, for every name the file calls or
+    defines (an #endif above a head, a head over two lines, an attribute with arguments)."""
+    data = src(kernel_tree, path)
+    whole = {f.name: f.node for f in cparse.functions(data)}
+    names = sorted({n.decode() for n in __import__("re").findall(rb"(\w+)\s*\(", data)})
+    assert len([n for n in names if n in whole]) > 20
+    for name in names:
+        alone, full = cparse.definition(data, name), whole.get(name)
+        if full is None or full.type != "function_definition" or name == "if":
+            continue        # "if": a block the whole parse's error recovery took for one
+        assert alone is not None, name
+        assert (alone.start_point, alone.end_point, str(alone)) == \
+            (full.start_point, full.end_point, str(full)), name
+    assert cparse.definition(data, "no_such_function_here") is None
