@@ -176,6 +176,12 @@ def _has_storage(decl, word: str) -> bool:
     return any(c.type == "storage_class_specifier" and text(c) == word for c in decl.children)
 
 
+# file-scope blocks that construction_sites, like a function, skips when they do not name the
+# struct (a block inside a function may use a `struct S *` of the function: it is walked)
+_FILE_BLOCKS = frozenset({"preproc_ifdef", "preproc_if", "preproc_else", "preproc_elif",
+                          "linkage_specification"})
+
+
 @lru_cache(maxsize=1024)
 def construction_sites(src: bytes, path: str, struct: str) -> list[ConstructionSite]:
     """Every place in one file that makes a `struct <struct>` object (kept: each new member
@@ -183,10 +189,15 @@ def construction_sites(src: bytes, path: str, struct: str) -> list[ConstructionS
     root = cparse.parse(src).root_node
     out: list[ConstructionSite] = []
     ptr_vars: dict[str, set[str]] = {}   # function -> names of `struct S *` locals/params
+    word = struct.encode()
     stack = [root]
     while stack:
         node = stack.pop()
         t = node.type
+        if (t == "function_definition" or t in _FILE_BLOCKS and node.parent is not None and
+                node.parent.type == "translation_unit") and \
+                src.find(word, node.start_byte, node.end_byte) < 0:
+            continue        # a site names the struct, or a `struct S *` of its own function
         if t in ("declaration", "parameter_declaration"):
             if _struct_name_of_type(node.child_by_field_name("type")) == struct:
                 fn = enclosing_function(node)
@@ -235,6 +246,10 @@ def construction_sites(src: bytes, path: str, struct: str) -> list[ConstructionS
     stack = [root]
     while stack:
         node = stack.pop()
+        if node.type == "function_definition" and \
+                cparse.declarator_name(node.child_by_field_name("declarator")) not in \
+                set(objs) | set(ptr_vars):
+            continue        # no object nor pointer of the struct in it: nothing to copy into
         if node.type == "assignment_expression" and text(node.child_by_field_name("operator")) == "=":
             left = node.child_by_field_name("left")
             fn = enclosing_function(node)

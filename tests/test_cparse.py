@@ -78,3 +78,41 @@ def test_a_definition_alone_is_the_whole_parse_of_it(name):
     else:
         assert (alone.start_point, alone.end_point, str(alone)) == \
             (whole.start_point, whole.end_point, str(whole))
+
+
+SITES = b"""struct vm_fault global_vmf;
+#ifdef CONFIG_A
+static int unrelated(int a)
+{
+\treturn a;
+}
+#endif
+static int fill(struct vm_fault *p, struct page *page)
+{
+\tif (page) {
+#ifdef CONFIG_B
+\t\tp = kmalloc(sizeof(*p), GFP_KERNEL);
+#endif
+\t\t*p = *p;
+\t}
+\treturn 0;
+}
+static int make(void)
+{
+\tstruct vm_fault vmf;
+\tstruct vm_fault other = { .pgoff = 0 };
+\tvmf = other;
+\treturn fill(&vmf, NULL);
+}
+"""
+
+
+def test_construction_sites_outside_functions_naming_the_struct_are_none_and_inside_all():
+    """Only a function (or file-scope block) that names the struct can build one, but inside
+    it a block that does not name it may (an allocation through the function's pointer)."""
+    from reviewbot import cindex
+    got = [(s.line, s.function, s.kind, s.var)
+           for s in cindex.construction_sites(SITES, "mm/x.c", "vm_fault")]
+    assert got == [(1, "", "static", "global_vmf"), (12, "fill", "allocation", "p"),
+                   (14, "fill", "copy", "*p"), (20, "make", "declaration", "vmf"),
+                   (21, "make", "initializer", "other"), (22, "make", "copy", "vmf")]
