@@ -47,6 +47,10 @@ DECLARATION = re.compile(rb"^((?:static\s+|extern\s+)?)((?:DEFINE|DECLARE)_\w+|L
 FOR_EACH = re.compile(rb"for_each")
 ITERATOR_ARGS = re.compile(rb"\s*" + _ARGS + rb"\s*[^\s;,)]")
 _WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_SPACE_BYTES = frozenset(b" \t\n\r\x0b\x0c")       # what \s matches in a bytes pattern
+# what may stand before a function's name in its head: the words of the return type and
+# storage class, spaces and `*`
+HEAD_BYTES = _WORD_BYTES | _SPACE_BYTES | frozenset(b"*")
 ASM_GOTO = re.compile(rb"\basm_volatile_goto\b")
 # an indented DECLARE_*(name, ...); (a struct member such as DECLARE_BITMAP, or a local) ->
 # long name; so the member or variable it declares is seen, at the same offsets
@@ -145,9 +149,11 @@ _BRACKETS = bytes(range(256)).translate(bytes.maketrans(b"[{]}", b"(())"))
 _NOT_BRACKETS = bytes(c for c in range(256) if c not in b"()[]{}")
 
 
+@lru_cache(maxsize=64)
 def same_code(a: bytes, b: bytes) -> bool:
     """Whether two texts are the same C once comments are dropped and whitespace is only a
-    separator: a change of comments, blank lines or the flow of lines changes no code."""
+    separator: a change of comments, blank lines or the flow of lines changes no code (kept
+    for a few pairs: two rules ask it of the same images)."""
     def tokens(src: bytes) -> list[bytes]:
         return _NOT_CODE.sub(lambda m: b" " if m.group(0)[:1] == b"/" else m.group(0),
                              src).split()
@@ -289,7 +295,7 @@ def definition(src: bytes, name: str):
     while at >= 0:
         start, at = at, pre.find(word, at + 1)
         paren = start + len(word)
-        while paren < len(pre) and pre[paren] in b" \t\n\r\x0b\x0c":
+        while paren < len(pre) and pre[paren] in _SPACE_BYTES:
             paren += 1
         if start > 0 and pre[start - 1] in _WORD_BYTES or paren >= len(pre) or \
                 pre[paren] != 40:
@@ -299,21 +305,24 @@ def definition(src: bytes, name: str):
             continue
         a, b = span
         if a < 0:
-            return {f.name: f.node for f in functions(src)}.get(name)
+            return _from_whole_parse(src, name)
         line = pre.rfind(b"\n", 0, a) + 1
         # only the lines above and the columns before the head are kept, as blank: the
         # definition's lines and columns are the file's (its byte offsets are not)
         alone = tree_sitter.Parser(C).parse(b"\n" * pre.count(b"\n", 0, line) +
                                             b" " * (a - line) + pre[a:b])
-        if alone.root_node.has_error:
-            return {f.name: f.node for f in functions(src)}.get(name)
-        node = next((n for n in alone.root_node.named_children
-                     if n.type == "function_definition" and
-                     declarator_name(n.child_by_field_name("declarator")) == name), None)
+        node = None if alone.root_node.has_error else next(
+            (n for n in alone.root_node.named_children if n.type == "function_definition"
+             and declarator_name(n.child_by_field_name("declarator")) == name), None)
         if node is None:
-            return {f.name: f.node for f in functions(src)}.get(name)
+            return _from_whole_parse(src, name)
         found = node
     return found
+
+
+def _from_whole_parse(src: bytes, name: str):
+    """The last definition of `name` in the whole file's parse (as functions() orders them)."""
+    return {f.name: f.node for f in functions(src)}.get(name)
 
 
 @lru_cache(maxsize=64)
@@ -353,7 +362,7 @@ def _cut(pre: bytes, at: int, paren: int) -> tuple[int, int] | None:
     # the head: the lines above the name made only of words, spaces and `*` (the return
     # type, storage class), from the first that starts with a word at its first column
     run = at
-    while run > 0 and pre[run - 1] in _HEAD_BYTES:
+    while run > 0 and pre[run - 1] in HEAD_BYTES:
         run -= 1
     head = run if run == 0 or pre[run - 1] == 10 else pre.find(b"\n", run) + 1
     while 0 < head < at and pre[head] not in _WORD_BYTES:
@@ -369,7 +378,7 @@ def _cut(pre: bytes, at: int, paren: int) -> tuple[int, int] | None:
 def _after_comments(pre: bytes, at: int) -> int:
     """The first byte at or after `at` that is neither space nor inside a comment."""
     while True:
-        while at < len(pre) and pre[at] in b" \t\n\r\x0b\x0c":
+        while at < len(pre) and pre[at] in _SPACE_BYTES:
             at += 1
         if pre.startswith(b"/*", at):
             close = pre.find(b"*/", at + 2)
@@ -379,10 +388,6 @@ def _after_comments(pre: bytes, at: int) -> int:
             at = nl if nl >= 0 else len(pre)
         else:
             return at
-
-
-_HEAD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
-                        b" \t\n\r\x0b\x0c*")
 
 
 def function_at(src: bytes, line: int, fns: list[Function] | None = None) -> str:

@@ -16,8 +16,7 @@ from typing import Callable, Iterable, Iterator
 import git
 
 from reviewbot.errors import ReviewbotError
-from reviewbot.wordindex import (Hit, WordIndex, pattern_key, pattern_of, scan,
-                                 scan_pattern, words_in)
+from reviewbot.wordindex import Hit, WordIndex, pattern_key, scan, scan_pattern, words_in
 
 
 # The apply ladder, best first; a series' `applied` is the worst step any of its patches needed.
@@ -208,12 +207,12 @@ class NoPerl(Exception):
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _matched(path: str, text: str, words: list[str], rxs: list[tuple[str, re.Pattern, str]]
-             ) -> Iterator[str]:
+def _matched(path: str, text: str, words: list[str],
+             rxs: list[tuple[str, str, re.Pattern, str]]) -> Iterator[str]:
     """The index keys one line of a combined grep's output belongs to: the words it holds,
     and the patterns it matches in a file of their glob."""
     yield from (words_in(text, words) if len(words) > 1 or rxs else words)
-    for key, rx, spec in rxs:
+    for key, _pattern, rx, spec in rxs:
         if fnmatch(path, spec) and rx.search(text):
             yield key
 
@@ -379,14 +378,15 @@ class TreeView:
         -F -w's, the same lines), each line pattern as an -e of its own, and every line is
         sorted to what it matched here. A git without Perl patterns greps the words as fixed
         strings and leaves the patterns out."""
-        perl = not self.repo.no_perl
-        if perl and patterns and not all(_IDENT.fullmatch(w) for w in words):
-            return {**self._grep_base(words, []), **self._grep_base([], patterns)}
-        if not perl:
+        ident = all(_IDENT.fullmatch(w) for w in words)
+        if self.repo.no_perl:
             patterns = []
+        elif patterns and not ident:        # fixed-string words and Perl patterns: two runs
+            return {**self._grep_base(words, []), **self._grep_base([], patterns)}
         if not words and not patterns:
             return {}
-        if perl and all(_IDENT.fullmatch(w) for w in words):
+        perl = not self.repo.no_perl and ident
+        if perl:
             options = ["-P"] + (["-e", r"\b(?:" + "|".join(words) + r")\b"] if words else [])
             for pattern, _spec in patterns:
                 options += ["-e", pattern]
@@ -402,17 +402,17 @@ class TreeView:
             return self._grep_base(words, [])
         self._grep_failed(r.returncode, r.stderr)
         out: dict[str, list[Hit]] = {w: [] for w in words}
-        rxs = [(pattern_key(p, spec), re.compile(p), spec) for p, spec in patterns]
-        out.update({key: [] for key, _rx, _spec in rxs})
+        rxs = [(pattern_key(p, spec), p, re.compile(p), spec) for p, spec in patterns]
+        out.update({key: [] for key, *_rest in rxs})
         for p, ln, t in self._grep_records(r.stdout, prefix):
             for key in _matched(p, t, words, rxs):
                 out[key].append((p, ln, t))
         for p, text in self._dirty_texts():
             for w, found in scan(text, words).items():
                 out[w] += [(p, ln, t) for ln, t in found]
-            for key, _rx, spec in rxs:
+            for key, pattern, _rx, spec in rxs:
                 if fnmatch(p, spec):
-                    out[key] += [(p, ln, t) for ln, t in scan_pattern(text, pattern_of(key)[0])]
+                    out[key] += [(p, ln, t) for ln, t in scan_pattern(text, pattern)]
         return out
 
     def _grep_failed(self, status: int, err: bytes) -> None:

@@ -32,7 +32,6 @@ class RuleWorker:
     """A forked process that runs `rules` on every context, in order."""
 
     def __init__(self, rules: list, contexts: list, check: Check):
-        self.rules = [r.id for r in rules]
         self.results: dict[tuple[int, str], Outcome] | None = None
         self.pid = 0
         read, write = os.pipe()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from typing import Iterable
 
 from reviewbot import cparse, memo
@@ -420,10 +421,6 @@ def _handler_file_json(src: bytes, names: list[str]) -> dict:
     return {"carries": bool(CARRIES.search(src)), "defined": defined}
 
 
-_PREFIX_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
-                          b" \t\n\r\x0b\x0c*")
-
-
 def _definition(src: bytes, name: str) -> int | None:
     """Where the first match of DEF for `name` starts in `src` (whole-file, multi-line, as
     re.search(DEF, src, re.M) finds it), trying only the line starts that can lead to an
@@ -436,7 +433,7 @@ def _definition(src: bytes, name: str) -> int | None:
     at = src.find(word)
     while at >= 0:
         w = at
-        while w > 0 and src[w - 1] in _PREFIX_BYTES:
+        while w > 0 and src[w - 1] in cparse.HEAD_BYTES:
             w -= 1
         line = src.rfind(b"\n", 0, w) + 1     # the line start at or before the window
         while 0 <= line <= at:
@@ -450,13 +447,9 @@ def _definition(src: bytes, name: str) -> int | None:
     return None
 
 
-_DEF_RX: dict[str, re.Pattern] = {}
-
-
+@lru_cache(maxsize=4096)
 def _def_rx(name: str) -> re.Pattern:
-    if name not in _DEF_RX:
-        _DEF_RX[name] = re.compile(DEF.format(re.escape(name)).encode(), re.M)
-    return _DEF_RX[name]
+    return re.compile(DEF.format(re.escape(name)).encode(), re.M)
 
 
 def _analysis_json(tree, touched: list[str]) -> dict:

@@ -180,3 +180,27 @@ def test_a_handler_delegate_in_another_file_is_read_from_the_patched_tree(kernel
 
     assert held(base) == set()
     assert ("i_mmap_rwsem", "R", "fs/dax.c") in held(patched)
+
+
+def test_a_comment_beside_a_bit_test_changes_no_contract_and_the_test_itself_does(
+        kernel_tree, tmp_path):
+    """Diffs read as C on the 6.1 tree: a comment added on the line of do_cow_fault()'s test
+    of VM_FAULT_DONE_COW says nothing to fault-contract, the same line's test widened to
+    VM_FAULT_LOCKED does."""
+    old = show(kernel_tree, "HEAD", "mm/memory.c")
+    line = "\tif (ret & VM_FAULT_DONE_COW)\n"
+    found = {}
+    for tag, new_line in (("comment", "\tif (ret & VM_FAULT_DONE_COW)\t/* the copy is done */\n"),
+                          ("code", "\tif (ret & (VM_FAULT_DONE_COW | VM_FAULT_LOCKED))\n")):
+        (tmp_path / f"{tag}.mbox").write_text(patch_mail(
+            f"mm: {tag} at the COW test", f"{tag}-cow@example.org",
+            [file_diff(kernel_tree, "mm/memory.c", old, replace_once(old, line, new_line))]))
+        r = subprocess.run([sys.executable, "-m", "reviewbot", "review", "--mbox",
+                            str(tmp_path / f"{tag}.mbox"), "--tree", str(kernel_tree),
+                            "--format", "json", "--no-simulate"], capture_output=True,
+                           text=True, cwd="/", timeout=600,
+                           env={**os.environ, "REVIEWBOT_CACHE": str(tmp_path / "cache")})
+        assert r.returncode in (0, 1), r.stderr
+        found[tag] = {f["rule"] for f in json.loads(r.stdout)["findings"]}
+    assert "fault-contract" not in found["comment"]
+    assert "fault-contract" in found["code"]
